@@ -1,0 +1,103 @@
+// A block bump allocator for tape nodes: allocation is a pointer bump, reset frees everything in one step.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace tg {
+
+/// Bump allocator in 64 KiB blocks. Objects with non-trivial destructors are destroyed on reset(), in
+/// reverse order of creation; trivially destructible ones cost nothing to free. Blocks are kept for
+/// reuse, so a steady-state training loop allocates no heap memory after its first step.
+class Arena {
+ public:
+  Arena() = default;
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+  ~Arena() { reset(); }
+
+  /// Constructs a T in the arena and returns a pointer valid until reset().
+  template <class T, class... Args>
+  T* make(Args&&... args) {
+    void* mem = allocate(sizeof(T), alignof(T));
+    T* obj = ::new (mem) T(std::forward<Args>(args)...);
+    if constexpr (!std::is_trivially_destructible_v<T>) {
+      dtors_.push_back({obj, [](void* p) { static_cast<T*>(p)->~T(); }});
+    }
+    return obj;
+  }
+
+  /// Raw aligned storage valid until reset().
+  void* allocate(std::size_t bytes, std::size_t align) {
+    std::size_t pos = (used_ + align - 1) & ~(align - 1);
+    if (!started_ || pos + bytes > blocks_[block_].size) {
+      next_block(bytes + align);
+      pos = 0;
+    }
+    used_ = pos + bytes;
+    bytes_in_use_ += bytes;
+    return blocks_[block_].data.get() + pos;
+  }
+
+  /// Destroys every object (newest first) and makes all blocks reusable. O(objects with destructors).
+  void reset() noexcept {
+    for (auto it = dtors_.rbegin(); it != dtors_.rend(); ++it) {
+      it->destroy(it->obj);
+    }
+    dtors_.clear();
+    block_ = 0;
+    used_ = 0;
+    bytes_in_use_ = 0;
+    started_ = false;
+  }
+
+  /// Bytes handed out since the last reset.
+  std::size_t bytes_in_use() const { return bytes_in_use_; }
+  /// Bytes reserved from the heap, in use or kept for reuse.
+  std::size_t bytes_reserved() const {
+    std::size_t n = 0;
+    for (const auto& b : blocks_) n += b.size;
+    return n;
+  }
+
+ private:
+  struct Block {
+    std::unique_ptr<std::byte[]> data;
+    std::size_t size;
+  };
+  struct Dtor {
+    void* obj;
+    void (*destroy)(void*);
+  };
+  static constexpr std::size_t kBlock = 64 * 1024;
+
+  void next_block(std::size_t need) {
+    // Blocks in use always form a prefix of blocks_, so reset() can restart from block 0.
+    std::size_t i = started_ ? block_ + 1 : 0;
+    started_ = true;
+    if (i < blocks_.size() && blocks_[i].size < need) {
+      blocks_.insert(blocks_.begin() + static_cast<std::ptrdiff_t>(i), make_block(need));
+    } else if (i == blocks_.size()) {
+      blocks_.push_back(make_block(need));
+    }
+    block_ = i;
+  }
+
+  static Block make_block(std::size_t need) {
+    std::size_t size = need > kBlock ? need : kBlock;
+    return {std::make_unique<std::byte[]>(size), size};
+  }
+
+  std::vector<Block> blocks_;
+  std::vector<Dtor> dtors_;
+  std::size_t block_ = 0;
+  std::size_t used_ = 0;
+  std::size_t bytes_in_use_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace tg

@@ -1,0 +1,314 @@
+// The tape: records every differentiable operation of a thread in creation order and sweeps it backwards.
+//
+// Scalar operations are stored as compact statements (input indices and their local partial derivatives,
+// Adept/CoDiPack style), so the reverse sweep is a multiply-add loop with no virtual call. Coarse operations
+// (tensor ops, user-defined ops) are `Node` objects living in the tape's arena; each one also occupies one
+// statement slot, so scalars and tensors share a single creation order.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "tapegrad/arena.hpp"
+#include "tapegrad/error.hpp"
+
+namespace tg {
+
+class Tape;
+
+namespace detail {
+
+/// A growable array of trivially copyable values: push is one compare and one store, clear() is O(1) and
+/// keeps the capacity, so a tape recorded afresh each step reuses its memory.
+template <class T>
+class PodStack {
+ public:
+  PodStack() = default;
+  PodStack(const PodStack&) = delete;
+  PodStack& operator=(const PodStack&) = delete;
+  ~PodStack() { std::free(data_); }
+
+  void push(T v) {
+    if (size_ == cap_) [[unlikely]] grow(size_ + 1);
+    data_[size_++] = v;
+  }
+  /// Makes room for n more pushes without a check each.
+  T* extend(std::size_t n) {
+    if (size_ + n > cap_) [[unlikely]] grow(size_ + n);
+    T* out = data_ + size_;
+    size_ += n;
+    return out;
+  }
+  void clear() { size_ = 0; }
+  void truncate(std::size_t n) { size_ = n; }
+  std::size_t size() const { return size_; }
+  std::size_t capacity_bytes() const { return cap_ * sizeof(T); }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  T& operator[](std::size_t i) { return data_[i]; }
+  const T& operator[](std::size_t i) const { return data_[i]; }
+  /// Releases the memory (used by Tape::shrink()).
+  void release() {
+    std::free(data_);
+    data_ = nullptr;
+    size_ = cap_ = 0;
+  }
+
+ private:
+  void grow(std::size_t need);
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t cap_ = 0;
+};
+
+/// Checked by PodStack::grow before it asks for memory; throws TapeError past the tape's memory cap.
+void check_tape_memory(std::size_t extra_bytes);
+
+template <class T>
+void PodStack<T>::grow(std::size_t need) {
+  std::size_t cap = cap_ ? cap_ * 2 : 1024;
+  while (cap < need) cap *= 2;
+  check_tape_memory((cap - cap_) * sizeof(T));
+  T* p = static_cast<T*>(std::realloc(data_, cap * sizeof(T)));
+  if (!p) throw std::bad_alloc();
+  data_ = p;
+  cap_ = cap;
+}
+
+}  // namespace detail
+
+/// What a Node's backward sees: the scalar adjoint array of this sweep and whether the sweep itself is
+/// being recorded (for gradients of gradients).
+struct BackwardContext {
+  double* adj;
+  Tape* tape;
+  bool create_graph;
+};
+
+/// A coarse operation on the tape (a tensor op or a user-defined op). Lives in the tape's arena; its
+/// destructor runs when the tape is reset.
+class Node {
+ public:
+  virtual ~Node() = default;
+  /// Pushes the gradient of this node's output(s) into its inputs. It must consume what it read (leave
+  /// has_grad() false), so that a retained graph can be swept again from a clean state.
+  virtual void backward(BackwardContext& ctx) = 0;
+  /// The op's name, as it appears in errors, explanations and graphs.
+  virtual const char* name() const = 0;
+  /// Drops saved buffers after a backward that did not retain the graph.
+  virtual void release() {}
+  /// True when no gradient reached this node's output in the current sweep (it is then skipped).
+  virtual bool has_grad() const { return true; }
+  /// The statement slot this node occupies on its tape (set by Tape::push_node).
+  std::uint32_t slot = 0;
+};
+
+/// Opcodes of the scalar statements: they name each recorded op in explanations and graphs.
+enum class Op : std::uint8_t {
+  Leaf, Node, Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sqrt, Sin, Cos, Tan, Tanh, Sigmoid, Relu,
+  LeakyRelu, Elu, Softplus, Abs, Min, Max, Clamp, Sum, Dot, Custom, Log1p, Expm1, Atan, Asin, Acos,
+  Sinh, Cosh, Square, Cbrt, Hypot, Atan2
+};
+
+/// The name of a scalar opcode ("mul", "sigmoid", ...).
+const char* op_name(Op op);
+
+/// Options of a tape.
+struct TapeOptions {
+  /// Also store every recorded value (8 more bytes per op): needed by graph export and gradcheck's
+  /// fault localisation, off by default to keep the tape small.
+  bool keep_values = false;
+};
+
+/// Options of a backward sweep.
+struct BackwardOptions {
+  /// Keep the graph so that backward can run again through it (as PyTorch's retain_graph).
+  bool retain_graph = false;
+};
+
+/// A recording of operations. Each thread has a default tape; ScopedTape pushes a fresh one for a scope.
+/// A Var or Tensor remembers the tape *epoch* it was recorded in: after reset() it is stale, and using it
+/// throws a TapeError instead of reading freed memory.
+class Tape {
+ public:
+  explicit Tape(TapeOptions opts = {});
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+  ~Tape();
+
+  /// Forgets everything recorded, in O(1) for scalar statements (plus one destructor per coarse node).
+  /// Memory is kept for the next recording; every Var recorded so far becomes stale.
+  void reset();
+  /// Like reset(), and also returns the memory to the system.
+  void shrink();
+
+  /// Number of statement slots recorded (leaves, scalar ops and nodes), excluding the reserved slot 0.
+  std::size_t size() const { return end_.size() - 1; }
+  /// Bytes the recording occupies now (statements, partials, values, arena), excluding gradients.
+  std::size_t bytes() const;
+  /// The epoch stamp; a new one is drawn on every reset, and no two tapes ever share one.
+  std::uint64_t stamp() const { return stamp_; }
+  const TapeOptions& options() const { return opts_; }
+  void set_keep_values(bool on) { opts_.keep_values = on; }
+
+  /// Gradient accumulated for slot i by the backward passes since the last zero_grad() (0 if none).
+  double grad(std::uint32_t i) const { return i < grad_.size() ? grad_[i] : 0.0; }
+  /// Sets every accumulated scalar gradient to zero.
+  void zero_grad();
+  /// Runs the reverse sweep seeded with `seed` at slot `top`, accumulating into the scalar gradients.
+  void backward(std::uint32_t top, double seed, BackwardOptions opts = {});
+  /// Gradients of slot `top` with respect to slots `wrt`, without touching the accumulated gradients.
+  std::vector<double> gradient(std::uint32_t top, const std::vector<std::uint32_t>& wrt,
+                               BackwardOptions opts = {});
+
+  /// Attaches a label (name) to a slot; it appears in explanations, errors and graphs.
+  void set_label(std::uint32_t i, std::string name) { labels_[i] = std::move(name); }
+  /// The label of a slot, or an empty string.
+  std::string label(std::uint32_t i) const;
+
+  // --- recording (used by ops; not needed in user code) ---------------------------------------------
+  std::uint32_t push_leaf(double v) { return push_stmt(Op::Leaf, v, 0); }
+  std::uint32_t push1(Op op, double v, std::uint32_t a, double pa) {
+    std::uint32_t* ia = args_.extend(1);
+    double* pp = partials_.extend(1);
+    ia[0] = a;
+    pp[0] = pa;
+    return push_stmt(op, v, 1);
+  }
+  std::uint32_t push2(Op op, double v, std::uint32_t a, double pa, std::uint32_t b, double pb) {
+    std::uint32_t* ia = args_.extend(2);
+    double* pp = partials_.extend(2);
+    ia[0] = a;
+    ia[1] = b;
+    pp[0] = pa;
+    pp[1] = pb;
+    return push_stmt(op, v, 2);
+  }
+  /// Records an n-ary statement; the caller fills the returned index and partial arrays.
+  std::uint32_t pushn(Op op, double v, std::size_t n, std::uint32_t** idx, double** partials) {
+    *idx = args_.extend(n);
+    *partials = partials_.extend(n);
+    return push_stmt(op, v, n);
+  }
+  /// Records a coarse node; the node is owned by the tape's arena. Returns its slot.
+  std::uint32_t push_node(Node* node);
+  /// The arena that owns nodes and their saved data until reset().
+  Arena& arena() { return arena_; }
+
+  // --- inspection (explain, gradcheck, graph export) --------------------------------------------------
+  Op op(std::uint32_t i) const { return static_cast<Op>(ops_[i]); }
+  std::uint32_t arg_begin(std::uint32_t i) const { return end_[i - 1]; }
+  std::uint32_t arg_end(std::uint32_t i) const { return end_[i]; }
+  std::uint32_t arg(std::uint32_t k) const { return args_[k]; }
+  double partial(std::uint32_t k) const { return partials_[k]; }
+  /// The recorded value of slot i; throws unless the tape keeps values.
+  double value(std::uint32_t i) const;
+  /// The node occupying slot i, or nullptr for a scalar statement.
+  Node* node_at(std::uint32_t i) const;
+
+  /// The active tape of this thread (the innermost ScopedTape, or the thread's default tape).
+  static Tape& active();
+  /// The live tape of this thread with this stamp, or nullptr when it was reset or destroyed.
+  static Tape* find(std::uint64_t stamp);
+
+ private:
+  std::uint32_t push_stmt(Op op, double v, std::size_t nargs) {
+    (void)nargs;
+    ops_.push(static_cast<std::uint8_t>(op));
+    end_.push(static_cast<std::uint32_t>(args_.size()));
+    if (opts_.keep_values) [[unlikely]] values_.push(v);
+    const std::size_t slot = end_.size() - 1;
+    if (slot >= kMaxSlots) [[unlikely]] too_many_slots();
+    return static_cast<std::uint32_t>(slot);
+  }
+  [[noreturn]] void too_many_slots();
+  void sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool create_graph);
+  void prepare_sweep(std::uint32_t top, double seed);
+  void check_released(std::uint32_t top) const;
+  void release_upto(std::uint32_t top);
+
+  static constexpr std::size_t kMaxSlots = 0xFFFFFFF0u;
+
+  TapeOptions opts_;
+  std::uint64_t stamp_;
+  detail::PodStack<std::uint8_t> ops_;       // opcode per slot
+  detail::PodStack<std::uint32_t> end_;      // end offset of slot i's arguments; end_[0] = 0
+  detail::PodStack<std::uint32_t> args_;     // argument slots
+  detail::PodStack<double> partials_;        // local partial derivative per argument
+  detail::PodStack<double> values_;          // recorded values, only with keep_values
+  std::vector<double> adj_;                  // scratch adjoints of the current sweep
+  std::vector<double> grad_;                 // accumulated gradients, as PyTorch's .grad
+  std::vector<std::pair<std::uint32_t, Node*>> nodes_;  // coarse nodes by slot, ascending
+  std::unordered_map<std::uint32_t, std::string> labels_;
+  std::uint32_t released_upto_ = 0;          // slots <= this were swept without retain_graph
+  Arena arena_;
+  Tape* prev_in_thread_ = nullptr;           // registry of live tapes of this thread
+  friend class ScopedTape;
+  friend struct TapeRegistry;
+};
+
+/// Records on a fresh tape for the lifetime of this object (one training step, say), then restores the
+/// previously active tape. Scopes nest. Vars recorded inside become stale when the scope ends.
+class ScopedTape {
+ public:
+  explicit ScopedTape(TapeOptions opts = {});
+  ScopedTape(const ScopedTape&) = delete;
+  ScopedTape& operator=(const ScopedTape&) = delete;
+  ~ScopedTape();
+  /// The tape this scope records on.
+  Tape& tape() { return *tape_; }
+
+ private:
+  std::unique_ptr<Tape> tape_;
+  Tape* previous_;
+};
+
+namespace detail {
+/// The thread's default tape, created on first use.
+Tape& default_tape();
+inline thread_local Tape* tl_active_tape = nullptr;
+inline thread_local bool tl_grad_enabled = true;
+}  // namespace detail
+
+/// True when operations are being recorded on this thread (false inside a NoGradGuard).
+inline bool grad_enabled() { return detail::tl_grad_enabled; }
+
+/// Turns recording off for the current thread within a scope, as torch::NoGradGuard: results are plain
+/// values that no backward will reach. Nests; restores the previous state on exit.
+class NoGradGuard {
+ public:
+  NoGradGuard() : prev_(detail::tl_grad_enabled) { detail::tl_grad_enabled = false; }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+  ~NoGradGuard() { detail::tl_grad_enabled = prev_; }
+
+ private:
+  bool prev_;
+};
+
+/// Resets the active tape of this thread (see Tape::reset).
+inline void reset_tape() { Tape::active().reset(); }
+
+/// Sets the byte limit of any one tape's recording (0 = unlimited, the default); a tape that outgrows it
+/// throws a TapeError instead of exhausting the machine's memory.
+void set_tape_memory_limit(std::size_t bytes);
+/// The current limit set by set_tape_memory_limit (0 = unlimited).
+std::size_t tape_memory_limit();
+
+inline Tape& Tape::active() {
+  Tape* t = detail::tl_active_tape;
+  if (t == nullptr) [[unlikely]] {
+    return detail::default_tape();
+  }
+  return *t;
+}
+
+}  // namespace tg

@@ -1,0 +1,18 @@
+// tapegrad: reverse-mode automatic differentiation on a tape, and the neural-network library built on it.
+//
+// Every operation on a tg::Var (or tg::Tensor) is appended to the active tape in creation order; backward()
+// walks the tape once in reverse and applies the chain rule. Nothing is differentiated by hand:
+//
+//     tg::Var x(0.5), y(2.0);
+//     tg::Var f = x * y + tg::sin(x);   // recorded: mul, sin, add
+//     f.backward();                     // one reverse sweep
+//     x.grad();                         // y + cos(x) = 2.8776
+//     y.grad();                         // x = 0.5
+//
+// Wrap a training step in tg::ScopedTape to record it on a fresh tape and free it in O(1) at the end.
+#pragma once
+
+#include "tapegrad/error.hpp"
+#include "tapegrad/tape.hpp"
+#include "tapegrad/random.hpp"
+#include "tapegrad/var.hpp"

@@ -1,0 +1,247 @@
+// tg::Var: a differentiable double. Every operation on Vars is recorded on the thread's active tape with
+// its local partial derivatives, so backward() is a single multiply-add sweep.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <iosfwd>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tapegrad/tape.hpp"
+
+namespace tg {
+
+/// A scalar that records the operations applied to it. A Var is a cheap handle (value, tape slot and tape
+/// epoch): copying one never copies a graph.
+///
+/// `Var x(2.0)` creates a leaf on the active tape (a constant inside NoGradGuard); `Var::constant(2.0)`
+/// and plain doubles never receive gradients. After `y.backward()`, `x.grad()` holds dy/dx. Gradients
+/// accumulate across backward calls until `zero_grad()`, as in PyTorch. A Var becomes stale when its tape
+/// is reset or destroyed; using it afterwards throws TapeError.
+class Var {
+ public:
+  /// The constant 0 (records nothing).
+  Var() = default;
+  /// A new leaf with value v on the active tape; a constant when recording is off.
+  explicit Var(double v);
+  /// A constant that is never differentiated.
+  static Var constant(double v) {
+    Var out;
+    out.val_ = v;
+    return out;
+  }
+
+  /// The value.
+  double value() const { return val_; }
+  /// Same as value(), as LibTorch's item().
+  double item() const { return val_; }
+  /// True when this Var is recorded on a tape (and so can receive a gradient).
+  bool requires_grad() const { return idx_ != 0; }
+  /// The tape slot (0 for constants); for explain/gradcheck tooling.
+  std::uint32_t slot() const { return idx_; }
+  /// The epoch stamp of the tape this Var was recorded on (0 for constants).
+  std::uint64_t stamp() const { return stamp_; }
+  /// The tape this Var lives on; throws TapeError if it was reset or destroyed, or for a constant.
+  Tape& tape() const;
+
+  /// The accumulated gradient d(output)/d(this) of the backward calls so far (0 for a constant).
+  double grad() const;
+  /// Backpropagates from this Var (seed 1), accumulating into grad() of every Var it reaches.
+  void backward(BackwardOptions opts = {}) const;
+  /// Zeroes the accumulated gradients of every Var on this Var's tape.
+  void zero_grad() const;
+  /// A constant with the same value: gradients do not flow through it.
+  Var detach() const { return constant(val_); }
+
+  /// Names this Var in explanations, errors and graphs. Returns *this for chaining.
+  Var& label(const std::string& name);
+  /// The name given with label(), or "".
+  std::string label() const;
+
+  Var& operator+=(const Var& o);
+  Var& operator-=(const Var& o);
+  Var& operator*=(const Var& o);
+  Var& operator/=(const Var& o);
+  Var& operator+=(double o);
+  Var& operator-=(double o);
+  Var& operator*=(double o);
+  Var& operator/=(double o);
+
+  // Low-level constructors used by the ops (and by user-defined ops).
+  /// Records a unary statement with local partial pa and returns its result.
+  static Var record(Op op, double v, const Var& a, double pa);
+  /// Records a binary statement with local partials pa, pb and returns its result.
+  static Var record(Op op, double v, const Var& a, double pa, const Var& b, double pb);
+  /// Wraps an already recorded slot of the active tape.
+  static Var from_slot(double v, std::uint32_t slot, std::uint64_t stamp) {
+    Var out;
+    out.val_ = v;
+    out.idx_ = slot;
+    out.stamp_ = stamp;
+    return out;
+  }
+
+ private:
+  [[noreturn]] static void foreign(const Var& v, Op op);
+  double val_ = 0.0;
+  std::uint32_t idx_ = 0;
+  std::uint64_t stamp_ = 0;
+};
+
+inline Var::Var(double v) : val_(v) {
+  if (!grad_enabled()) return;
+  Tape& t = Tape::active();
+  idx_ = t.push_leaf(v);
+  stamp_ = t.stamp();
+}
+
+inline Var Var::record(Op op, double v, const Var& a, double pa) {
+  if (a.idx_ == 0 || !grad_enabled()) return constant(v);
+  Tape& t = Tape::active();
+  if (a.stamp_ != t.stamp()) [[unlikely]] foreign(a, op);
+  return from_slot(v, t.push1(op, v, a.idx_, pa), a.stamp_);
+}
+
+inline Var Var::record(Op op, double v, const Var& a, double pa, const Var& b, double pb) {
+  if (b.idx_ == 0) return record(op, v, a, pa);
+  if (a.idx_ == 0) return record(op, v, b, pb);
+  if (!grad_enabled()) return constant(v);
+  Tape& t = Tape::active();
+  if (a.stamp_ != t.stamp()) [[unlikely]] foreign(a, op);
+  if (b.stamp_ != t.stamp()) [[unlikely]] foreign(b, op);
+  return from_slot(v, t.push2(op, v, a.idx_, pa, b.idx_, pb), a.stamp_);
+}
+
+// ---- arithmetic ---------------------------------------------------------------------------------------
+// d(a+b) = da + db ; d(a-b) = da - db ; d(ab) = b da + a db ; d(a/b) = da/b - a/b^2 db
+
+inline Var operator+(const Var& a, const Var& b) {
+  return Var::record(Op::Add, a.value() + b.value(), a, 1.0, b, 1.0);
+}
+inline Var operator-(const Var& a, const Var& b) {
+  return Var::record(Op::Sub, a.value() - b.value(), a, 1.0, b, -1.0);
+}
+inline Var operator*(const Var& a, const Var& b) {
+  return Var::record(Op::Mul, a.value() * b.value(), a, b.value(), b, a.value());
+}
+inline Var operator/(const Var& a, const Var& b) {
+  const double inv = 1.0 / b.value();
+  const double q = a.value() * inv;
+  return Var::record(Op::Div, q, a, inv, b, -q * inv);
+}
+inline Var operator-(const Var& a) { return Var::record(Op::Neg, -a.value(), a, -1.0); }
+inline Var operator+(const Var& a) { return a; }
+
+inline Var operator+(const Var& a, double b) { return Var::record(Op::Add, a.value() + b, a, 1.0); }
+inline Var operator+(double a, const Var& b) { return Var::record(Op::Add, a + b.value(), b, 1.0); }
+inline Var operator-(const Var& a, double b) { return Var::record(Op::Sub, a.value() - b, a, 1.0); }
+inline Var operator-(double a, const Var& b) { return Var::record(Op::Sub, a - b.value(), b, -1.0); }
+inline Var operator*(const Var& a, double b) { return Var::record(Op::Mul, a.value() * b, a, b); }
+inline Var operator*(double a, const Var& b) { return Var::record(Op::Mul, a * b.value(), b, a); }
+inline Var operator/(const Var& a, double b) { return Var::record(Op::Div, a.value() / b, a, 1.0 / b); }
+inline Var operator/(double a, const Var& b) {
+  const double inv = 1.0 / b.value();
+  const double q = a * inv;
+  return Var::record(Op::Div, q, b, -q * inv);
+}
+
+inline Var& Var::operator+=(const Var& o) { return *this = *this + o; }
+inline Var& Var::operator-=(const Var& o) { return *this = *this - o; }
+inline Var& Var::operator*=(const Var& o) { return *this = *this * o; }
+inline Var& Var::operator/=(const Var& o) { return *this = *this / o; }
+inline Var& Var::operator+=(double o) { return *this = *this + o; }
+inline Var& Var::operator-=(double o) { return *this = *this - o; }
+inline Var& Var::operator*=(double o) { return *this = *this * o; }
+inline Var& Var::operator/=(double o) { return *this = *this / o; }
+
+// Comparisons look at values only (they are not differentiable), so Vars work in if-conditions.
+inline bool operator<(const Var& a, const Var& b) { return a.value() < b.value(); }
+inline bool operator>(const Var& a, const Var& b) { return a.value() > b.value(); }
+inline bool operator<=(const Var& a, const Var& b) { return a.value() <= b.value(); }
+inline bool operator>=(const Var& a, const Var& b) { return a.value() >= b.value(); }
+inline bool operator<(const Var& a, double b) { return a.value() < b; }
+inline bool operator>(const Var& a, double b) { return a.value() > b; }
+inline bool operator<(double a, const Var& b) { return a < b.value(); }
+inline bool operator>(double a, const Var& b) { return a > b.value(); }
+
+/// Prints the value (and "(grad)" marker-free): `Var(0.5)`.
+std::ostream& operator<<(std::ostream& os, const Var& v);
+
+// ---- elementary functions -----------------------------------------------------------------------------
+// Each records one statement; the derivative used is stated beside it. Documented choices at
+// non-differentiable points follow PyTorch: relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) = slope,
+// elu'(0) = alpha, min/max at a tie split the gradient equally (0.5 each), clamp passes gradient 1 on
+// the closed interval [lo, hi] and 0 outside.
+
+/// e^x ; d = e^x
+Var exp(const Var& x);
+/// ln x ; d = 1/x (log(0) = -inf with derivative +inf; x < 0 gives NaN)
+Var log(const Var& x);
+/// √x ; d = 1/(2√x) (infinite at 0)
+Var sqrt(const Var& x);
+/// sin x ; d = cos x
+Var sin(const Var& x);
+/// cos x ; d = -sin x
+Var cos(const Var& x);
+/// tan x ; d = 1 + tan² x
+Var tan(const Var& x);
+/// tanh x ; d = 1 - tanh² x, computed without cancellation for large |x|
+Var tanh(const Var& x);
+/// logistic 1/(1+e^-x), evaluated without overflow for any x ; d = σ(x)σ(-x), accurate in the tails
+Var sigmoid(const Var& x);
+/// max(x, 0) ; d = 1 for x > 0, else 0
+Var relu(const Var& x);
+/// x for x > 0, slope·x otherwise ; d = 1 or slope
+Var leaky_relu(const Var& x, double slope = 0.01);
+/// x for x > 0, alpha(e^x - 1) otherwise ; d = 1 or alpha·e^x
+Var elu(const Var& x, double alpha = 1.0);
+/// ln(1 + e^x), computed as max(x,0) + log1p(e^-|x|) so it never overflows ; d = σ(x)
+Var softplus(const Var& x);
+/// |x| ; d = sign(x), 0 at 0
+Var abs(const Var& x);
+/// x^p for a constant p ; d = p x^(p-1) (0 when p = 0)
+Var pow(const Var& x, double p);
+/// x^y ; dx = y x^(y-1), dy = x^y ln x (taken as 0 where x = 0, as PyTorch)
+Var pow(const Var& x, const Var& y);
+/// a^y for a constant base ; dy = a^y ln a
+Var pow(double a, const Var& y);
+/// x² ; d = 2x
+Var square(const Var& x);
+/// ln(1 + x) ; d = 1/(1+x)
+Var log1p(const Var& x);
+/// e^x - 1 ; d = e^x
+Var expm1(const Var& x);
+/// arctan x ; d = 1/(1+x²)
+Var atan(const Var& x);
+/// sinh x ; d = cosh x
+Var sinh(const Var& x);
+/// cosh x ; d = sinh x
+Var cosh(const Var& x);
+/// The smaller of a and b ; gradient to the smaller, split 0.5/0.5 on a tie
+Var min(const Var& a, const Var& b);
+/// The larger of a and b ; gradient to the larger, split 0.5/0.5 on a tie
+Var max(const Var& a, const Var& b);
+/// min(a, constant) and friends.
+Var min(const Var& a, double b);
+Var max(const Var& a, double b);
+Var min(double a, const Var& b);
+Var max(double a, const Var& b);
+/// x limited to [lo, hi] ; d = 1 on [lo, hi], 0 outside. Throws ValueError if lo > hi.
+Var clamp(const Var& x, double lo, double hi);
+
+/// Σ xs, recorded as one statement with one partial per term (cheaper than a chain of additions).
+Var sum(std::span<const Var> xs);
+/// Σ a_i b_i, recorded as one statement. Throws ShapeError if the lengths differ.
+Var dot(std::span<const Var> a, std::span<const Var> b);
+/// Σ a_i w_i with constant weights w, recorded as one statement.
+Var dot(std::span<const Var> a, std::span<const double> w);
+
+/// Gradients of y with respect to each of xs, without touching any Var's grad(). The graph is released
+/// unless opts.retain_graph.
+std::vector<double> grad(const Var& y, std::initializer_list<Var> xs, BackwardOptions opts = {});
+/// Same, for a vector of inputs.
+std::vector<double> grad(const Var& y, std::span<const Var> xs, BackwardOptions opts = {});
+
+}  // namespace tg

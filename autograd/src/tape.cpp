@@ -1,0 +1,243 @@
+// Tape bookkeeping: epochs, the per-thread registry of live tapes, and the reverse sweep.
+#include "tapegrad/tape.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <sstream>
+
+namespace tg {
+
+namespace {
+
+std::atomic<std::uint64_t> g_next_stamp{1};
+std::atomic<std::size_t> g_memory_limit{0};
+
+std::uint64_t draw_stamp() { return g_next_stamp.fetch_add(1, std::memory_order_relaxed); }
+
+// The live tapes of this thread form an intrusive list, newest first; Var::grad() looks its tape up by
+// stamp here, so a Var never holds a pointer that could dangle.
+thread_local Tape* tl_newest_tape = nullptr;
+
+const char* const kOpNames[] = {
+    "leaf", "node", "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "sin", "cos",
+    "tan", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "abs", "min", "max", "clamp",
+    "sum", "dot", "custom", "log1p", "expm1", "atan", "asin", "acos", "sinh", "cosh", "square", "cbrt",
+    "hypot", "atan2"};
+
+}  // namespace
+
+struct TapeRegistry {
+  static void add(Tape* t) {
+    t->prev_in_thread_ = tl_newest_tape;
+    tl_newest_tape = t;
+  }
+  static void remove(Tape* t) {
+    Tape** p = &tl_newest_tape;
+    while (*p != nullptr && *p != t) p = &(*p)->prev_in_thread_;
+    if (*p == t) *p = t->prev_in_thread_;
+  }
+};
+
+const char* op_name(Op op) {
+  const auto i = static_cast<std::size_t>(op);
+  return i < std::size(kOpNames) ? kOpNames[i] : "?";
+}
+
+namespace detail {
+
+Tape& default_tape() {
+  thread_local Tape tape;
+  tl_active_tape = &tape;
+  return tape;
+}
+
+void check_tape_memory(std::size_t extra_bytes) {
+  const std::size_t limit = g_memory_limit.load(std::memory_order_relaxed);
+  if (limit == 0) return;
+  const std::size_t now = Tape::active().bytes();
+  if (now + extra_bytes > limit) {
+    std::ostringstream os;
+    os << "tape: memory limit exceeded: the recording holds " << now << " bytes and needs " << extra_bytes
+       << " more, over the limit of " << limit
+       << " bytes (set_tape_memory_limit); reset the tape between steps or raise the limit";
+    throw TapeError(os.str());
+  }
+}
+
+}  // namespace detail
+
+void set_tape_memory_limit(std::size_t bytes) { g_memory_limit.store(bytes, std::memory_order_relaxed); }
+std::size_t tape_memory_limit() { return g_memory_limit.load(std::memory_order_relaxed); }
+
+Tape::Tape(TapeOptions opts) : opts_(opts), stamp_(draw_stamp()) {
+  ops_.push(static_cast<std::uint8_t>(Op::Leaf));  // slot 0 is reserved: index 0 means "constant"
+  end_.push(0);
+  values_.push(0.0);
+  TapeRegistry::add(this);
+}
+
+Tape::~Tape() {
+  TapeRegistry::remove(this);
+  if (detail::tl_active_tape == this) detail::tl_active_tape = nullptr;
+}
+
+void Tape::reset() {
+  arena_.reset();
+  nodes_.clear();
+  ops_.truncate(1);
+  end_.truncate(1);
+  values_.truncate(1);
+  args_.clear();
+  partials_.clear();
+  grad_.clear();
+  labels_.clear();
+  released_upto_ = 0;
+  stamp_ = draw_stamp();
+}
+
+void Tape::shrink() {
+  reset();
+  args_.release();
+  partials_.release();
+  std::vector<double>().swap(adj_);
+  std::vector<double>().swap(grad_);
+}
+
+std::size_t Tape::bytes() const {
+  return ops_.capacity_bytes() + end_.capacity_bytes() + args_.capacity_bytes() +
+         partials_.capacity_bytes() + values_.capacity_bytes() + arena_.bytes_reserved() +
+         nodes_.capacity() * sizeof(nodes_[0]);
+}
+
+void Tape::too_many_slots() {
+  throw TapeError("tape: more than 4294967280 recorded operations; reset the tape between steps");
+}
+
+std::uint32_t Tape::push_node(Node* node) {
+  const std::uint32_t slot = push_stmt(Op::Node, 0.0, 0);
+  node->slot = slot;
+  nodes_.emplace_back(slot, node);
+  return slot;
+}
+
+double Tape::value(std::uint32_t i) const {
+  if (!opts_.keep_values) {
+    throw TapeError("tape: values are not kept; record with TapeOptions{.keep_values = true}");
+  }
+  return values_[i];
+}
+
+Node* Tape::node_at(std::uint32_t i) const {
+  auto it = std::lower_bound(nodes_.begin(), nodes_.end(), i,
+                             [](const auto& p, std::uint32_t s) { return p.first < s; });
+  return it != nodes_.end() && it->first == i ? it->second : nullptr;
+}
+
+std::string Tape::label(std::uint32_t i) const {
+  auto it = labels_.find(i);
+  return it == labels_.end() ? std::string() : it->second;
+}
+
+void Tape::zero_grad() { std::fill(grad_.begin(), grad_.end(), 0.0); }
+
+Tape* Tape::find(std::uint64_t stamp) {
+  for (Tape* t = tl_newest_tape; t != nullptr; t = t->prev_in_thread_) {
+    if (t->stamp_ == stamp) return t;
+  }
+  return nullptr;
+}
+
+void Tape::check_released(std::uint32_t top) const {
+  // A slot at or below the watermark was swept by an earlier backward that freed the graph. Leaves and
+  // constants carry no graph, so only an operation reached by the new sweep is an error.
+  const std::uint32_t lo = std::min(top, released_upto_);
+  for (std::uint32_t i = lo; i >= 1; --i) {
+    Node* n = nullptr;
+    if (op(i) == Op::Node) {
+      n = node_at(i);
+      if (!n->has_grad() && adj_[i] == 0.0) continue;
+    } else if (adj_[i] == 0.0 || op(i) == Op::Leaf) {
+      continue;
+    }
+    std::ostringstream os;
+    os << "backward: the graph through '" << (n ? n->name() : op_name(op(i))) << "'";
+    if (auto l = label(i); !l.empty()) os << " (" << l << ")";
+    os << " at tape slot " << i
+       << " was already released by an earlier backward(); pass BackwardOptions{.retain_graph = true} "
+          "to the first backward, or record the forward again";
+    throw TapeError(os.str());
+  }
+}
+
+void Tape::prepare_sweep(std::uint32_t top, double seed) {
+  if (top == 0 || top > size()) {
+    throw TapeError("backward: the output is not recorded on this tape (a constant, or created under "
+                    "NoGradGuard); it has no gradient to propagate");
+  }
+  adj_.assign(static_cast<std::size_t>(top) + 1, 0.0);
+  adj_[top] = seed;
+}
+
+void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool create_graph) {
+  BackwardContext ctx{adj, this, create_graph};
+  // Coarse nodes interleave with scalar statements; walk both lists downwards together.
+  auto node_it = std::upper_bound(nodes_.begin(), nodes_.end(), top,
+                                  [](std::uint32_t s, const auto& p) { return s < p.first; });
+  std::uint32_t next_node = node_it == nodes_.begin() ? 0 : std::prev(node_it)->first;
+  const std::uint32_t* end = end_.data();
+  const std::uint32_t* args = args_.data();
+  const double* partials = partials_.data();
+  for (std::uint32_t i = top; i > bottom; --i) {
+    if (i == next_node) [[unlikely]] {
+      --node_it;
+      Node* n = node_it->second;
+      if (n->has_grad()) n->backward(ctx);
+      next_node = node_it == nodes_.begin() ? 0 : std::prev(node_it)->first;
+      continue;
+    }
+    const double a = adj[i];
+    for (std::uint32_t k = end[i - 1]; k < end[i]; ++k) {
+      adj[args[k]] += partials[k] * a;
+    }
+  }
+}
+
+void Tape::backward(std::uint32_t top, double seed, BackwardOptions opts) {
+  prepare_sweep(top, seed);
+  const std::uint32_t bottom = std::min(top, released_upto_);
+  sweep(top, bottom, adj_.data(), false);
+  if (bottom > 0) check_released(top);
+  if (grad_.size() < adj_.size()) grad_.resize(adj_.size(), 0.0);
+  for (std::size_t i = 0; i < adj_.size(); ++i) grad_[i] += adj_[i];
+  if (!opts.retain_graph) release_upto(top);
+}
+
+void Tape::release_upto(std::uint32_t top) {
+  for (auto& [slot, node] : nodes_) {
+    if (slot > top) break;
+    if (slot > released_upto_) node->release();
+  }
+  released_upto_ = std::max(released_upto_, top);
+}
+
+std::vector<double> Tape::gradient(std::uint32_t top, const std::vector<std::uint32_t>& wrt,
+                                   BackwardOptions opts) {
+  prepare_sweep(top, 1.0);
+  const std::uint32_t bottom = std::min(top, released_upto_);
+  sweep(top, bottom, adj_.data(), false);
+  if (bottom > 0) check_released(top);
+  std::vector<double> out;
+  out.reserve(wrt.size());
+  for (std::uint32_t w : wrt) out.push_back(w < adj_.size() ? adj_[w] : 0.0);
+  if (!opts.retain_graph) release_upto(top);
+  return out;
+}
+
+ScopedTape::ScopedTape(TapeOptions opts)
+    : tape_(std::make_unique<Tape>(opts)), previous_(detail::tl_active_tape) {
+  detail::tl_active_tape = tape_.get();
+}
+
+ScopedTape::~ScopedTape() { detail::tl_active_tape = previous_; }
+
+}  // namespace tg
