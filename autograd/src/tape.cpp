@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <sstream>
 
 namespace tg {
@@ -93,14 +94,56 @@ void Tape::reset() {
   labels_.clear();
   released_upto_ = 0;
   stamp_ = draw_stamp();
+  refresh_room();
 }
 
 void Tape::shrink() {
   reset();
   args_.release();
   partials_.release();
+  room_ = 0;
   std::vector<double>().swap(adj_);
   std::vector<double>().swap(grad_);
+}
+
+void Tape::set_keep_values(bool on) {
+  opts_.keep_values = on;
+  if (on) {
+    // Keep values_ aligned with the slots, so value(i) stays the value of slot i.
+    while (values_.size() < end_.size()) values_.push(std::numeric_limits<double>::quiet_NaN());
+  }
+  refresh_room();
+}
+
+std::uint32_t Tape::push_slow(Op op, double v, std::size_t nargs, const std::uint32_t* idx,
+                              const double* p) {
+  // Grow every array ahead, so that the fast path then runs for at least kAhead statements: leaves use
+  // slots but no arguments, and room_ is bounded by the fullest array.
+  constexpr std::size_t kAhead = 4096;
+  ops_.reserve_more(kAhead);
+  end_.reserve_more(kAhead);
+  args_.reserve_more(2 * kAhead + nargs);
+  partials_.reserve_more(2 * kAhead + nargs);
+  std::uint32_t* ia = args_.extend(nargs);
+  double* pp = partials_.extend(nargs);
+  for (std::size_t k = 0; k < nargs; ++k) {
+    ia[k] = idx[k];
+    pp[k] = p[k];
+  }
+  const std::uint32_t slot = push_stmt(op, v, nargs);
+  refresh_room();
+  return slot;
+}
+
+void Tape::refresh_room() {
+  if (opts_.keep_values) {
+    room_ = 0;  // every push takes the slow path, which records the value
+    return;
+  }
+  const std::size_t slots = std::min(ops_.room(), end_.room());
+  const std::size_t args = std::min(args_.room(), partials_.room()) / 2;
+  const std::size_t below_limit = kMaxSlots - std::min(kMaxSlots, end_.size());
+  room_ = std::min({slots, args, below_limit});
 }
 
 std::size_t Tape::bytes() const {
@@ -115,6 +158,7 @@ void Tape::too_many_slots() {
 
 std::uint32_t Tape::push_node(Node* node) {
   const std::uint32_t slot = push_stmt(Op::Node, 0.0, 0);
+  refresh_room();
   node->slot = slot;
   nodes_.emplace_back(slot, node);
   return slot;
@@ -184,21 +228,42 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
   auto node_it = std::upper_bound(nodes_.begin(), nodes_.end(), top,
                                   [](std::uint32_t s, const auto& p) { return s < p.first; });
   std::uint32_t next_node = node_it == nodes_.begin() ? 0 : std::prev(node_it)->first;
-  const std::uint32_t* end = end_.data();
-  const std::uint32_t* args = args_.data();
-  const double* partials = partials_.data();
-  for (std::uint32_t i = top; i > bottom; --i) {
-    if (i == next_node) [[unlikely]] {
-      --node_it;
-      Node* n = node_it->second;
-      if (n->has_grad()) n->backward(ctx);
-      next_node = node_it == nodes_.begin() ? 0 : std::prev(node_it)->first;
-      continue;
+  std::uint32_t i = top;
+  while (i > bottom) {
+    // The run of scalar statements down to the next node (or the bottom) needs no per-slot node test.
+    // Pointers are taken per run: a node's backward may record, and so move the arrays.
+    const std::uint32_t* end = end_.data();
+    const std::uint32_t* args = args_.data();
+    const double* partials = partials_.data();
+    const std::uint32_t stop = std::max(bottom, next_node);
+    std::uint32_t hi = end[i];
+    for (; i > stop; --i) {
+      // Leaves, unary and binary statements are nearly all of a scalar tape: straight-line code for
+      // them instead of a loop whose trip count the branch predictor would have to guess.
+      const double a = adj[i];
+      const std::uint32_t lo = end[i - 1];
+      switch (hi - lo) {
+        case 0:
+          break;
+        case 1:
+          adj[args[lo]] += partials[lo] * a;
+          break;
+        case 2:  // in argument order, as the loop would (x * x adds twice into one adjoint)
+          adj[args[lo]] += partials[lo] * a;
+          adj[args[lo + 1]] += partials[lo + 1] * a;
+          break;
+        default:
+          for (std::uint32_t k = lo; k < hi; ++k) adj[args[k]] += partials[k] * a;
+          break;
+      }
+      hi = lo;
     }
-    const double a = adj[i];
-    for (std::uint32_t k = end[i - 1]; k < end[i]; ++k) {
-      adj[args[k]] += partials[k] * a;
-    }
+    if (i == bottom) break;
+    --node_it;  // i == next_node
+    Node* n = node_it->second;
+    if (n->has_grad()) n->backward(ctx);
+    next_node = node_it == nodes_.begin() ? 0 : std::prev(node_it)->first;
+    --i;
   }
 }
 
@@ -207,8 +272,14 @@ void Tape::backward(std::uint32_t top, double seed, BackwardOptions opts) {
   const std::uint32_t bottom = std::min(top, released_upto_);
   sweep(top, bottom, adj_.data(), false);
   if (bottom > 0) check_released(top);
-  if (grad_.size() < adj_.size()) grad_.resize(adj_.size(), 0.0);
-  for (std::size_t i = 0; i < adj_.size(); ++i) grad_[i] += adj_[i];
+  if (grad_.empty()) {
+    // First backward since reset: the accumulated gradients are this sweep's adjoints, so take the
+    // buffer instead of zero-filling grad_ and adding (two passes over every slot saved).
+    grad_.swap(adj_);
+  } else {
+    if (grad_.size() < adj_.size()) grad_.resize(adj_.size(), 0.0);
+    for (std::size_t i = 0; i < adj_.size(); ++i) grad_[i] += adj_[i];
+  }
   if (!opts.retain_graph) release_upto(top);
 }
 

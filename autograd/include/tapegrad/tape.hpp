@@ -47,6 +47,18 @@ class PodStack {
     size_ += n;
     return out;
   }
+  /// Takes n more slots the caller has already made room for (no check).
+  T* bump(std::size_t n) {
+    T* out = data_ + size_;
+    size_ += n;
+    return out;
+  }
+  /// Grows, if needed, so that n more values fit.
+  void reserve_more(std::size_t n) {
+    if (size_ + n > cap_) grow(size_ + n);
+  }
+  /// How many more values fit without growing.
+  std::size_t room() const { return cap_ - size_; }
   void clear() { size_ = 0; }
   void truncate(std::size_t n) { size_ = n; }
   std::size_t size() const { return size_; }
@@ -157,7 +169,8 @@ class Tape {
   /// The epoch stamp; a new one is drawn on every reset, and no two tapes ever share one.
   std::uint64_t stamp() const { return stamp_; }
   const TapeOptions& options() const { return opts_; }
-  void set_keep_values(bool on) { opts_.keep_values = on; }
+  /// Turns keep_values on or off from now on; slots recorded while it was off read as NaN in value().
+  void set_keep_values(bool on);
 
   /// Gradient accumulated for slot i by the backward passes since the last zero_grad() (0 if none).
   double grad(std::uint32_t i) const { return i < grad_.size() ? grad_[i] : 0.0; }
@@ -175,28 +188,46 @@ class Tape {
   std::string label(std::uint32_t i) const;
 
   // --- recording (used by ops; not needed in user code) ---------------------------------------------
-  std::uint32_t push_leaf(double v) { return push_stmt(Op::Leaf, v, 0); }
+  // Leaves, unary and binary statements (the bulk of any scalar recording) take a fast path with a single
+  // test: room_ counts the statements of up to two arguments that fit in every array without growing.
+  // Everything else (growth, the memory limit, the slot limit, keep_values) is the slow path's business;
+  // with keep_values room_ stays 0, so every push takes the slow path, which also records the value.
+  std::uint32_t push_leaf(double v) {
+    if (room_ == 0) [[unlikely]] return push_slow(Op::Leaf, v, 0, nullptr, nullptr);
+    --room_;
+    return append(Op::Leaf, args_.size());
+  }
   std::uint32_t push1(Op op, double v, std::uint32_t a, double pa) {
-    std::uint32_t* ia = args_.extend(1);
-    double* pp = partials_.extend(1);
-    ia[0] = a;
-    pp[0] = pa;
-    return push_stmt(op, v, 1);
+    if (room_ == 0) [[unlikely]] return push_slow(op, v, 1, &a, &pa);
+    --room_;
+    const std::size_t k = args_.size();
+    args_.bump(1)[0] = a;
+    partials_.bump(1)[0] = pa;
+    return append(op, k + 1);
   }
   std::uint32_t push2(Op op, double v, std::uint32_t a, double pa, std::uint32_t b, double pb) {
-    std::uint32_t* ia = args_.extend(2);
-    double* pp = partials_.extend(2);
+    if (room_ == 0) [[unlikely]] {
+      const std::uint32_t idx[2] = {a, b};
+      const double p[2] = {pa, pb};
+      return push_slow(op, v, 2, idx, p);
+    }
+    --room_;
+    const std::size_t k = args_.size();
+    std::uint32_t* ia = args_.bump(2);
+    double* pp = partials_.bump(2);
     ia[0] = a;
     ia[1] = b;
     pp[0] = pa;
     pp[1] = pb;
-    return push_stmt(op, v, 2);
+    return append(op, k + 2);
   }
   /// Records an n-ary statement; the caller fills the returned index and partial arrays.
   std::uint32_t pushn(Op op, double v, std::size_t n, std::uint32_t** idx, double** partials) {
     *idx = args_.extend(n);
     *partials = partials_.extend(n);
-    return push_stmt(op, v, n);
+    const std::uint32_t slot = push_stmt(op, v, n);
+    refresh_room();
+    return slot;
   }
   /// Records a coarse node; the node is owned by the tape's arena. Returns its slot.
   std::uint32_t push_node(Node* node);
@@ -220,6 +251,15 @@ class Tape {
   static Tape* find(std::uint64_t stamp);
 
  private:
+  // The fast path's tail: one slot whose arguments end at `end`. Capacity was checked through room_.
+  std::uint32_t append(Op op, std::size_t end) {
+    const std::size_t slot = end_.size();
+    end_.bump(1)[0] = static_cast<std::uint32_t>(end);
+    ops_.bump(1)[0] = static_cast<std::uint8_t>(op);  // last: a byte store may alias everything
+    return static_cast<std::uint32_t>(slot);
+  }
+  std::uint32_t push_slow(Op op, double v, std::size_t nargs, const std::uint32_t* idx, const double* p);
+  void refresh_room();
   std::uint32_t push_stmt(Op op, double v, std::size_t nargs) {
     (void)nargs;
     ops_.push(static_cast<std::uint8_t>(op));
@@ -239,6 +279,7 @@ class Tape {
 
   TapeOptions opts_;
   std::uint64_t stamp_;
+  std::size_t room_ = 0;                     // statements of <= 2 arguments that fit without a check
   detail::PodStack<std::uint8_t> ops_;       // opcode per slot
   detail::PodStack<std::uint32_t> end_;      // end offset of slot i's arguments; end_[0] = 0
   detail::PodStack<std::uint32_t> args_;     // argument slots

@@ -85,6 +85,7 @@ class Var {
 
  private:
   [[noreturn]] static void foreign(const Var& v, Op op);
+  double grad_slow() const;
   double val_ = 0.0;
   std::uint32_t idx_ = 0;
   std::uint64_t stamp_ = 0;
@@ -95,6 +96,15 @@ inline Var::Var(double v) : val_(v) {
   Tape& t = Tape::active();
   idx_ = t.push_leaf(v);
   stamp_ = t.stamp();
+}
+
+// Reading gradients out is as frequent as recording leaves (once per parameter per step), so the common
+// case, a Var of the active tape, is answered here; anything else takes the checked lookup by stamp.
+inline double Var::grad() const {
+  if (idx_ == 0) return 0.0;
+  const Tape* t = detail::tl_active_tape;
+  if (t != nullptr && t->stamp() == stamp_) [[likely]] return t->grad(idx_);
+  return grad_slow();
 }
 
 inline Var Var::record(Op op, double v, const Var& a, double pa) {

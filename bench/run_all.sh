@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Builds Release and runs every bench program found (bench_* executables: tapegrad's and the optional
+# peers'), in alternation, RUNS times each (default 5, at least 5); writes the medians over the runs to
+#   bench/results/latest.jsonl  one JSON object per line: bench, metric, value, unit, runs
+#   bench/results/latest.md     a markdown table with date, machine and command
+# Usage: bash bench/run_all.sh   (env: RUNS=N, BUILD_DIR=dir, JOBS=N)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs="${RUNS:-5}"
+if [ "$runs" -lt 5 ]; then runs=5; fi
+build="${BUILD_DIR:-build/bench-release}"
+jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
+command="bash bench/run_all.sh"
+[ "${RUNS:-}" != "" ] && command="RUNS=$runs $command"
+
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTG_BUILD_BENCH=ON -DTG_BUILD_TESTS=OFF \
+  -DTG_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$build" -j "$jobs" >/dev/null
+
+mapfile -t progs < <(find "$(realpath "$build")/bench" -type f -name 'bench_*' -perm -u+x | sort)
+if [ ${#progs[@]} -eq 0 ]; then
+  echo "run_all: no bench_* programs under $build/bench" >&2
+  exit 1
+fi
+echo "run_all: ${#progs[@]} programs, $runs runs each: ${progs[*]##*/}"
+
+# A scratch working directory: some peers (ADOL-C) write tape files into the current directory.
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+raw="$scratch/raw.jsonl"
+: >"$raw"
+failed=()
+for ((r = 1; r <= runs; r++)); do
+  for p in "${progs[@]}"; do
+    name="${p##*/}"
+    if ! (cd "$scratch" && "$p" --json) >>"$raw" 2>"$scratch/err.txt"; then
+      failed+=("$name (run $r)")
+    fi
+  done
+done
+
+mkdir -p bench/results
+model="$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)"
+cores="$(nproc 2>/dev/null || echo '?')"
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+python3 - "$raw" "$runs" "$model" "$cores" "$command" "$commit" "${failed[*]:-}" <<'PY'
+import json, statistics, sys, datetime
+raw, runs, model, cores, command, commit, failed = sys.argv[1:8]
+rows = {}
+for line in open(raw):
+    line = line.strip()
+    if not line:
+        continue
+    o = json.loads(line)
+    key = (o["bench"], o["metric"], o["unit"])
+    rows.setdefault(key, []).append(float(o["value"]))
+med = {k: statistics.median(v) for k, v in rows.items()}
+
+with open("bench/results/latest.jsonl", "w") as f:
+    for (bench, metric, unit), v in sorted(med.items()):
+        f.write(json.dumps({"bench": bench, "metric": metric, "value": v, "unit": unit,
+                            "runs": len(rows[(bench, metric, unit)])}) + "\n")
+
+def fmt(v):
+    return f"{v:.3g}" if abs(v) < 1e5 else f"{v:.3e}"
+
+out = []
+out.append("# Benchmark results\n")
+out.append(f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
+out.append(f"- machine: {model or 'unknown CPU'}, {cores} cores")
+out.append(f"- command: `{command}` (Release build, {runs} runs of each program in alternation; "
+           "each value is the median over the runs of each program's median of its own repetitions)")
+out.append(f"- commit: {commit}")
+if failed:
+    out.append(f"- FAILED (nonzero exit, e.g. a gradient check): {failed}")
+out.append("")
+
+# Summary: every "<engine>_ratio" metric, one column per engine.
+engines, benches = [], []
+for (bench, metric, unit) in sorted(med):
+    if metric.endswith("_ratio"):
+        e = metric[: -len("_ratio")]
+        if e not in engines:
+            engines.append(e)
+        if bench not in benches:
+            benches.append(bench)
+if engines:
+    order = ["tapegrad"] + sorted(e for e in engines if e != "tapegrad")
+    engines = [e for e in order if e in engines]
+    out.append("## Gradient cost / plain-double cost (lower is better)\n")
+    out.append("| bench | plain double | " + " | ".join(engines) + " |")
+    out.append("|---|---|" + "---|" * len(engines))
+    for b in benches:
+        d = med.get((b, "double_time", "us"))
+        cells = [f"{fmt(d)} us" if d is not None else "-"]
+        for e in engines:
+            v = med.get((b, e + "_ratio", "x"))
+            ok = med.get((b, e + "_check", "ok"))
+            cell = "-" if v is None else f"{fmt(v)}x"
+            if ok is not None and ok < 1:
+                cell += " (gradient FAIL)"
+            cells.append(cell)
+        out.append(f"| {b} | " + " | ".join(cells) + " |")
+    out.append("")
+
+out.append("## All metrics (medians)\n")
+out.append("| bench | metric | value | unit |")
+out.append("|---|---|---|---|")
+for (bench, metric, unit), v in sorted(med.items()):
+    out.append(f"| {bench} | {metric} | {fmt(v)} | {unit} |")
+open("bench/results/latest.md", "w").write("\n".join(out) + "\n")
+print("\n".join(out))
+PY
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "run_all: failures: ${failed[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,106 @@
+// Scalar benchmark of tg::Var: the cost of a gradient (record + reverse sweep, tape recorded afresh each
+// call, as a dynamic model must) divided by the cost of the same function on plain double, on three
+// workloads (see scalar_workloads.hpp), plus the tape's memory per operation.
+#include <cstdio>
+#include <vector>
+
+#include "scalar_workloads.hpp"
+#include "tapegrad/var.hpp"
+
+namespace {
+
+using tgbench::scalar::ArithData;
+using tgbench::scalar::MlpData;
+using tgbench::scalar::TranscData;
+
+/// Records each workload on the thread's tape, reset first, with fresh leaf Vars, as user code would.
+struct TapegradEngine {
+  std::vector<tg::Var> a, b, c, d;
+
+  static void leaves(const std::vector<double>& x, std::vector<tg::Var>& out) {
+    out.resize(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) out[i] = tg::Var(x[i]);
+  }
+  static void grads(const std::vector<tg::Var>& xs, std::vector<double>& g) {
+    for (const tg::Var& x : xs) g.push_back(x.grad());
+  }
+
+  double arith(const ArithData& in, std::vector<double>& g) {
+    tg::reset_tape();
+    leaves(in.a, a);
+    leaves(in.b, b);
+    leaves(in.c, c);
+    leaves(in.d, d);
+    const tg::Var f = tgbench::scalar::arith(a.size(), a.data(), b.data(), c.data(), d.data());
+    f.backward();
+    g.clear();
+    for (auto* v : {&a, &b, &c, &d}) grads(*v, g);
+    return f.value();
+  }
+
+  double transc(const TranscData& in, std::vector<double>& g) {
+    tg::reset_tape();
+    leaves(in.x, a);
+    leaves(in.y, b);
+    const tg::Var f = tgbench::scalar::transc(a.size(), a.data(), b.data());
+    f.backward();
+    g.clear();
+    grads(a, g);
+    grads(b, g);
+    return f.value();
+  }
+
+  double mlp(const MlpData& in, std::vector<double>& g) {
+    tg::reset_tape();
+    leaves(in.w, a);
+    const tg::Var f = tgbench::scalar::mlp(a.data(), in);
+    f.backward();
+    g.clear();
+    grads(a, g);
+    return f.value();
+  }
+};
+
+/// Tape memory: what the process holds per recorded slot (capacity, so including growth slack), and what
+/// one statement occupies by the tape's layout, counted from the recording itself.
+void report_tape_bytes(tgbench::Report& report) {
+  const ArithData in = tgbench::scalar::make_arith();
+  TapegradEngine engine;
+  std::vector<double> g;
+  engine.arith(in, g);
+  tg::Tape& t = tg::Tape::active();
+  engine.arith(in, g);  // steady state: the second recording reuses the first one's memory
+  std::size_t args = 0;
+  std::size_t binary = 0;
+  for (std::uint32_t i = 1; i <= t.size(); ++i) {
+    const std::uint32_t k = t.arg_end(i) - t.arg_begin(i);
+    args += k;
+    binary += k == 2 ? 1 : 0;
+  }
+  // Layout (tape.hpp): per slot an opcode and an argument-end offset; per argument its slot and partial.
+  const double per_slot = sizeof(tg::Op) + sizeof(std::uint32_t);
+  const double per_arg = sizeof(std::uint32_t) + sizeof(double);
+  const double used = per_slot * static_cast<double>(t.size()) + per_arg * static_cast<double>(args);
+  report.add("scalar_tape", "tapegrad_bytes_per_binary_op", per_slot + 2 * per_arg, "B");
+  report.add("scalar_tape", "tapegrad_bytes_per_slot_used", used / static_cast<double>(t.size()), "B");
+  report.add("scalar_tape", "tapegrad_bytes_per_slot_reserved",
+             static_cast<double>(t.bytes()) / static_cast<double>(t.size()), "B");
+  report.add("scalar_tape", "tapegrad_adjoint_bytes_per_slot", sizeof(double), "B");
+  report.add("scalar_tape", "tapegrad_grad_bytes_per_slot", sizeof(double), "B");
+  report.add("scalar_tape", "tapegrad_arith_slots", static_cast<double>(t.size()), "1");
+  report.add("scalar_tape", "tapegrad_arith_binary_ops", static_cast<double>(binary), "1");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const tgbench::Options opt = tgbench::parse_options(argc, argv);
+  tgbench::Report report(opt.json);
+  TapegradEngine engine;
+  const bool ok = tgbench::scalar::run_suite("tapegrad", engine, opt, report);
+  report_tape_bytes(report);
+  report.note("ratio = gradient time / plain-double time of the same templated function; median of " +
+              std::to_string(opt.reps) + " alternating repetitions");
+  report.print();
+  return ok ? 0 : 1;
+}
