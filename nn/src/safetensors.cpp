@@ -32,6 +32,15 @@ constexpr DtypeInfo kDtypes[] = {
     {"I32", 4},  {"F32", 4}, {"U64", 8}, {"I64", 8},     {"F64", 8},
 };
 
+std::string known_dtypes() {
+  std::string out;
+  for (const DtypeInfo& d : kDtypes) {
+    if (!out.empty()) out.append(", ");
+    out.append(d.name);
+  }
+  return out;
+}
+
 [[noreturn]] void fail(std::string_view source, const std::string& what) {
   throw FormatError("safetensors: " + std::string(source) + ": " + what);
 }
@@ -110,7 +119,7 @@ Entry read_entry(const std::string& name, const json& info, std::string_view sou
   e.tensor.dtype = dtype.get<std::string>();
   if (!is_known_dtype(e.tensor.dtype)) {
     throw DtypeError("safetensors: " + std::string(source) + ": " + where + ": unknown dtype " +
-                     in_quotes(e.tensor.dtype));
+                     in_quotes(e.tensor.dtype) + " (known: " + known_dtypes() + ")");
   }
   const json& shape = info["shape"];
   if (!shape.is_array()) fail(source, where + ": shape must be an array, got " + shape.dump());
@@ -192,7 +201,7 @@ std::size_t dtype_size(std::string_view dtype) {
   for (const DtypeInfo& d : kDtypes) {
     if (d.name == dtype) return d.size;
   }
-  throw DtypeError("safetensors: unknown dtype " + in_quotes(dtype));
+  throw DtypeError("safetensors: unknown dtype " + in_quotes(dtype) + " (known: " + known_dtypes() + ")");
 }
 
 std::int64_t shape_numel(std::span<const std::int64_t> shape) {
