@@ -71,8 +71,7 @@ void set_tape_memory_limit(std::size_t bytes) { g_memory_limit.store(bytes, std:
 std::size_t tape_memory_limit() { return g_memory_limit.load(std::memory_order_relaxed); }
 
 Tape::Tape(TapeOptions opts) : opts_(opts), stamp_(draw_stamp()) {
-  ops_.push(static_cast<std::uint8_t>(Op::Leaf));  // slot 0 is reserved: index 0 means "constant"
-  end_.push(0);
+  slots_.push(Op::Leaf, 0);  // slot 0 is reserved: index 0 means "constant"
   values_.push(0.0);
   TapeRegistry::add(this);
 }
@@ -85,11 +84,9 @@ Tape::~Tape() {
 void Tape::reset() {
   arena_.reset();
   nodes_.clear();
-  ops_.truncate(1);
-  end_.truncate(1);
+  slots_.truncate(1);
   values_.truncate(1);
-  args_.clear();
-  partials_.clear();
+  args_.truncate(0);
   grad_.clear();
   labels_.clear();
   released_upto_ = 0;
@@ -100,7 +97,6 @@ void Tape::reset() {
 void Tape::shrink() {
   reset();
   args_.release();
-  partials_.release();
   room_ = 0;
   std::vector<double>().swap(adj_);
   std::vector<double>().swap(grad_);
@@ -110,7 +106,7 @@ void Tape::set_keep_values(bool on) {
   opts_.keep_values = on;
   if (on) {
     // Keep values_ aligned with the slots, so value(i) stays the value of slot i.
-    while (values_.size() < end_.size()) values_.push(std::numeric_limits<double>::quiet_NaN());
+    while (values_.size() < slots_.size()) values_.push(std::numeric_limits<double>::quiet_NaN());
   }
   refresh_room();
 }
@@ -120,12 +116,11 @@ std::uint32_t Tape::push_slow(Op op, double v, std::size_t nargs, const std::uin
   // Grow every array ahead, so that the fast path then runs for at least kAhead statements: leaves use
   // slots but no arguments, and room_ is bounded by the fullest array.
   constexpr std::size_t kAhead = 4096;
-  ops_.reserve_more(kAhead);
-  end_.reserve_more(kAhead);
+  slots_.reserve_more(kAhead);
   args_.reserve_more(2 * kAhead + nargs);
-  partials_.reserve_more(2 * kAhead + nargs);
-  std::uint32_t* ia = args_.extend(nargs);
-  double* pp = partials_.extend(nargs);
+  const std::size_t at = args_.extend(nargs);
+  std::uint32_t* ia = args_.first() + at;
+  double* pp = args_.second() + at;
   for (std::size_t k = 0; k < nargs; ++k) {
     ia[k] = idx[k];
     pp[k] = p[k];
@@ -140,16 +135,15 @@ void Tape::refresh_room() {
     room_ = 0;  // every push takes the slow path, which records the value
     return;
   }
-  const std::size_t slots = std::min(ops_.room(), end_.room());
-  const std::size_t args = std::min(args_.room(), partials_.room()) / 2;
-  const std::size_t below_limit = kMaxSlots - std::min(kMaxSlots, end_.size());
+  const std::size_t slots = slots_.room();
+  const std::size_t args = args_.room() / 2;
+  const std::size_t below_limit = kMaxSlots - std::min(kMaxSlots, slots_.size());
   room_ = std::min({slots, args, below_limit});
 }
 
 std::size_t Tape::bytes() const {
-  return ops_.capacity_bytes() + end_.capacity_bytes() + args_.capacity_bytes() +
-         partials_.capacity_bytes() + values_.capacity_bytes() + arena_.bytes_reserved() +
-         nodes_.capacity() * sizeof(nodes_[0]);
+  return slots_.capacity_bytes() + args_.capacity_bytes() + values_.capacity_bytes() +
+         arena_.bytes_reserved() + nodes_.capacity() * sizeof(nodes_[0]);
 }
 
 void Tape::too_many_slots() {
@@ -232,9 +226,9 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
   while (i > bottom) {
     // The run of scalar statements down to the next node (or the bottom) needs no per-slot node test.
     // Pointers are taken per run: a node's backward may record, and so move the arrays.
-    const std::uint32_t* end = end_.data();
-    const std::uint32_t* args = args_.data();
-    const double* partials = partials_.data();
+    const std::uint32_t* end = slots_.second();
+    const std::uint32_t* args = args_.first();
+    const double* partials = args_.second();
     const std::uint32_t stop = std::max(bottom, next_node);
     std::uint32_t hi = end[i];
     for (; i > stop; --i) {

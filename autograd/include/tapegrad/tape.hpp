@@ -95,6 +95,75 @@ void PodStack<T>::grow(std::size_t need) {
   cap_ = cap;
 }
 
+/// Two parallel growable arrays sharing one size and capacity, so that recording a statement bumps one
+/// counter for its opcode and argument end, and one for its arguments' slots and partials. The arrays
+/// stay separate (no padding: 5 bytes per slot, 12 per argument).
+template <class A, class B>
+class PodPair {
+ public:
+  PodPair() = default;
+  PodPair(const PodPair&) = delete;
+  PodPair& operator=(const PodPair&) = delete;
+  ~PodPair() { release(); }
+
+  void push(A a, B b) {
+    if (size_ == cap_) [[unlikely]] grow(size_ + 1);
+    a_[size_] = a;
+    b_[size_] = b;
+    ++size_;
+  }
+  /// Makes room for n more entries and returns the index of the first.
+  std::size_t extend(std::size_t n) {
+    if (size_ + n > cap_) [[unlikely]] grow(size_ + n);
+    return bump(n);
+  }
+  /// Takes n more entries the caller has already made room for (no check); returns the first index.
+  std::size_t bump(std::size_t n) {
+    const std::size_t at = size_;
+    size_ += n;
+    return at;
+  }
+  /// Grows, if needed, so that n more entries fit.
+  void reserve_more(std::size_t n) {
+    if (size_ + n > cap_) grow(size_ + n);
+  }
+  /// How many more entries fit without growing.
+  std::size_t room() const { return cap_ - size_; }
+  void truncate(std::size_t n) { size_ = n; }
+  std::size_t size() const { return size_; }
+  std::size_t capacity_bytes() const { return cap_ * (sizeof(A) + sizeof(B)); }
+  A* first() { return a_; }
+  const A* first() const { return a_; }
+  B* second() { return b_; }
+  const B* second() const { return b_; }
+  /// Releases the memory (used by Tape::shrink()).
+  void release() {
+    std::free(a_);
+    std::free(b_);
+    a_ = nullptr;
+    b_ = nullptr;
+    size_ = cap_ = 0;
+  }
+
+ private:
+  void grow(std::size_t need) {
+    std::size_t cap = cap_ ? cap_ * 2 : 1024;
+    while (cap < need) cap *= 2;
+    check_tape_memory((cap - cap_) * (sizeof(A) + sizeof(B)));
+    A* a = static_cast<A*>(std::realloc(a_, cap * sizeof(A)));
+    if (!a) throw std::bad_alloc();
+    a_ = a;
+    B* b = static_cast<B*>(std::realloc(b_, cap * sizeof(B)));
+    if (!b) throw std::bad_alloc();
+    b_ = b;
+    cap_ = cap;
+  }
+  A* a_ = nullptr;
+  B* b_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t cap_ = 0;
+};
+
 }  // namespace detail
 
 /// What a Node's backward sees: the scalar adjoint array of this sweep and whether the sweep itself is
@@ -163,7 +232,7 @@ class Tape {
   void shrink();
 
   /// Number of statement slots recorded (leaves, scalar ops and nodes), excluding the reserved slot 0.
-  std::size_t size() const { return end_.size() - 1; }
+  std::size_t size() const { return slots_.size() - 1; }
   /// Bytes the recording occupies now (statements, partials, values, arena), excluding gradients.
   std::size_t bytes() const;
   /// The epoch stamp; a new one is drawn on every reset, and no two tapes ever share one.
@@ -200,9 +269,9 @@ class Tape {
   std::uint32_t push1(Op op, double v, std::uint32_t a, double pa) {
     if (room_ == 0) [[unlikely]] return push_slow(op, v, 1, &a, &pa);
     --room_;
-    const std::size_t k = args_.size();
-    args_.bump(1)[0] = a;
-    partials_.bump(1)[0] = pa;
+    const std::size_t k = args_.bump(1);
+    args_.first()[k] = a;
+    args_.second()[k] = pa;
     return append(op, k + 1);
   }
   std::uint32_t push2(Op op, double v, std::uint32_t a, double pa, std::uint32_t b, double pb) {
@@ -212,9 +281,9 @@ class Tape {
       return push_slow(op, v, 2, idx, p);
     }
     --room_;
-    const std::size_t k = args_.size();
-    std::uint32_t* ia = args_.bump(2);
-    double* pp = partials_.bump(2);
+    const std::size_t k = args_.bump(2);
+    std::uint32_t* ia = args_.first() + k;
+    double* pp = args_.second() + k;
     ia[0] = a;
     ia[1] = b;
     pp[0] = pa;
@@ -223,8 +292,9 @@ class Tape {
   }
   /// Records an n-ary statement; the caller fills the returned index and partial arrays.
   std::uint32_t pushn(Op op, double v, std::size_t n, std::uint32_t** idx, double** partials) {
-    *idx = args_.extend(n);
-    *partials = partials_.extend(n);
+    const std::size_t k = args_.extend(n);
+    *idx = args_.first() + k;
+    *partials = args_.second() + k;
     const std::uint32_t slot = push_stmt(op, v, n);
     refresh_room();
     return slot;
@@ -235,11 +305,11 @@ class Tape {
   Arena& arena() { return arena_; }
 
   // --- inspection (explain, gradcheck, graph export) --------------------------------------------------
-  Op op(std::uint32_t i) const { return static_cast<Op>(ops_[i]); }
-  std::uint32_t arg_begin(std::uint32_t i) const { return end_[i - 1]; }
-  std::uint32_t arg_end(std::uint32_t i) const { return end_[i]; }
-  std::uint32_t arg(std::uint32_t k) const { return args_[k]; }
-  double partial(std::uint32_t k) const { return partials_[k]; }
+  Op op(std::uint32_t i) const { return slots_.first()[i]; }
+  std::uint32_t arg_begin(std::uint32_t i) const { return slots_.second()[i - 1]; }
+  std::uint32_t arg_end(std::uint32_t i) const { return slots_.second()[i]; }
+  std::uint32_t arg(std::uint32_t k) const { return args_.first()[k]; }
+  double partial(std::uint32_t k) const { return args_.second()[k]; }
   /// The recorded value of slot i; throws unless the tape keeps values.
   double value(std::uint32_t i) const;
   /// The node occupying slot i, or nullptr for a scalar statement.
@@ -253,19 +323,18 @@ class Tape {
  private:
   // The fast path's tail: one slot whose arguments end at `end`. Capacity was checked through room_.
   std::uint32_t append(Op op, std::size_t end) {
-    const std::size_t slot = end_.size();
-    end_.bump(1)[0] = static_cast<std::uint32_t>(end);
-    ops_.bump(1)[0] = static_cast<std::uint8_t>(op);  // last: a byte store may alias everything
+    const std::size_t slot = slots_.bump(1);
+    slots_.first()[slot] = op;
+    slots_.second()[slot] = static_cast<std::uint32_t>(end);
     return static_cast<std::uint32_t>(slot);
   }
   std::uint32_t push_slow(Op op, double v, std::size_t nargs, const std::uint32_t* idx, const double* p);
   void refresh_room();
   std::uint32_t push_stmt(Op op, double v, std::size_t nargs) {
     (void)nargs;
-    ops_.push(static_cast<std::uint8_t>(op));
-    end_.push(static_cast<std::uint32_t>(args_.size()));
+    slots_.push(op, static_cast<std::uint32_t>(args_.size()));
     if (opts_.keep_values) [[unlikely]] values_.push(v);
-    const std::size_t slot = end_.size() - 1;
+    const std::size_t slot = slots_.size() - 1;
     if (slot >= kMaxSlots) [[unlikely]] too_many_slots();
     return static_cast<std::uint32_t>(slot);
   }
@@ -280,10 +349,10 @@ class Tape {
   TapeOptions opts_;
   std::uint64_t stamp_;
   std::size_t room_ = 0;                     // statements of <= 2 arguments that fit without a check
-  detail::PodStack<std::uint8_t> ops_;       // opcode per slot
-  detail::PodStack<std::uint32_t> end_;      // end offset of slot i's arguments; end_[0] = 0
-  detail::PodStack<std::uint32_t> args_;     // argument slots
-  detail::PodStack<double> partials_;        // local partial derivative per argument
+  // Per slot: opcode, and the end offset of its arguments (slot i's are [end[i-1], end[i]); end[0] = 0).
+  detail::PodPair<Op, std::uint32_t> slots_;
+  // Per argument: its slot and the local partial derivative.
+  detail::PodPair<std::uint32_t, double> args_;
   detail::PodStack<double> values_;          // recorded values, only with keep_values
   std::vector<double> adj_;                  // scratch adjoints of the current sweep
   std::vector<double> grad_;                 // accumulated gradients, as PyTorch's .grad
