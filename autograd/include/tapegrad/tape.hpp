@@ -243,6 +243,9 @@ class Tape {
 
   /// Gradient accumulated for slot i by the backward passes since the last zero_grad() (0 if none).
   double grad(std::uint32_t i) const { return i < grad_.size() ? grad_[i] : 0.0; }
+  /// The adjoint of slot i in the current (or last) sweep, 0 if the sweep did not reach it. Nodes that
+  /// bridge to scalar Vars read it in has_grad(), which gets no BackwardContext.
+  double adjoint(std::uint32_t i) const { return i < adj_.size() ? adj_[i] : 0.0; }
   /// Sets every accumulated scalar gradient to zero.
   void zero_grad();
   /// Runs the reverse sweep seeded with `seed` at slot `top`, accumulating into the scalar gradients.

@@ -16,3 +16,6 @@
 #include "tapegrad/tape.hpp"
 #include "tapegrad/random.hpp"
 #include "tapegrad/var.hpp"
+#include "tapegrad/tensor.hpp"
+#include "tapegrad/tensor_node.hpp"
+#include "tapegrad/ops.hpp"

@@ -1,0 +1,99 @@
+// The recorded form of a tensor op: a Node on the tape that knows its inputs, saves what its backward
+// needs (version-checked), accumulates its output's gradient and pushes gradients into its inputs.
+// Tooling (gradcheck, explain, graph export) walks tensor graphs through this interface; user-defined
+// tensor ops subclass it.
+#pragma once
+
+#include <cstdint>
+
+#include "tapegrad/tensor.hpp"
+
+namespace tg {
+
+/// One input of a recorded op: where its gradient goes (the producing node on the same tape, or a leaf
+/// that requires grad), and its shape (gradients are summed back to it when broadcasting widened it).
+struct TensorEdge {
+  TensorNode* node = nullptr;
+  detail::Ref<detail::TensorImpl> leaf;
+  Shape shape;
+  /// True when a gradient is wanted for this input.
+  bool live() const { return node != nullptr || static_cast<bool>(leaf); }
+};
+
+/// A tensor saved for backward, with the storage version at save time: an in-place change before the
+/// backward is detected and reported instead of silently producing a wrong gradient.
+struct SavedTensor {
+  Tensor tensor;
+  std::uint64_t version = 0;
+};
+
+/// Base class of every recorded tensor op (one output).
+class TensorNode : public Node {
+ public:
+  /// Runs the op's backward with the gradient accumulated for its output.
+  void backward(BackwardContext& ctx) final;
+  bool has_grad() const final { return grad_.defined(); }
+  /// Drops the saved tensors (called after a backward that does not retain the graph).
+  void release() override;
+
+  /// Number of inputs (tensor inputs; Var inputs of from_vars are not counted).
+  std::size_t num_inputs() const { return edges_.size(); }
+  /// Input i's edge: its producing node (nullptr for a leaf or an input that needs no gradient).
+  const TensorEdge& input(std::size_t i) const { return edges_[i]; }
+  /// The output's shape.
+  const Shape& output_shape() const { return out_shape_; }
+  /// The output's dtype.
+  Dtype output_dtype() const { return out_dtype_; }
+  /// Adds g to the gradient of the output (used by the sweep and the backward entry points).
+  void accumulate(Tensor g);
+
+  // --- recording (used by ops) -----------------------------------------------------------------------
+  /// Appends an input edge (a no-gradient edge when the input does not require grad).
+  void add_input(const Tensor& t);
+  /// Saves a tensor for backward (its version is checked when it is read back with saved()).
+  void save(const Tensor& t);
+  /// Records this node on the active tape as the producer of `out` (marks out as requiring grad).
+  void finish(Tensor& out);
+
+  // --- state used by the backward entry points -------------------------------------------------------
+  detail::Ref<detail::TensorImpl> retained;  // set by retain_grad()
+  int capture = -1;                          // index in the active tg::grad() capture, or -1
+
+ protected:
+  /// Computes the input gradients from g (the output's gradient) and hands each to push().
+  virtual void apply(BackwardContext& ctx, const Tensor& g) = 0;
+  /// True when input i wants a gradient.
+  bool needs(std::size_t i) const { return edges_[i].live(); }
+  /// Sends gradient gi to input i (summed to its shape first when broadcasting widened it).
+  void push(std::size_t i, Tensor gi);
+  /// Saved tensor i; throws ValueError if it was modified in place since it was saved.
+  const Tensor& saved(std::size_t i) const;
+  /// True while backward runs with create_graph (the formulas are then recorded).
+  bool creating() const { return creating_; }
+
+ private:
+  Tensor grad_;
+  boost::container::small_vector<TensorEdge, 2> edges_;
+  boost::container::small_vector<SavedTensor, 2> saved_;
+  Shape out_shape_;
+  Dtype out_dtype_ = kFloat32;
+  bool creating_ = false;
+  bool released_ = false;
+};
+
+namespace detail {
+/// True when an op with these inputs must be recorded (recording is on and one input requires grad).
+inline bool any_requires_grad(std::initializer_list<const Tensor*> ts) {
+  if (!grad_enabled()) return false;
+  for (const Tensor* t : ts) {
+    if (t->requires_grad()) return true;
+  }
+  return false;
+}
+/// Sends gradient g into a leaf's (or retained tensor's) .grad(), or into the active tg::grad() capture.
+void accumulate_leaf(TensorImpl& leaf, Tensor g);
+/// Sums g down to `shape` (the reverse of broadcasting).
+Tensor sum_to(const Tensor& g, const Shape& shape);
+}  // namespace detail
+
+}  // namespace tg

@@ -1,0 +1,156 @@
+// Internal helpers shared by the tensor ops: dtype dispatch, axis and broadcast checks, strided loops.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <sstream>
+#include <string>
+
+#include "tapegrad/ops.hpp"
+#include "tapegrad/tensor.hpp"
+#include "tapegrad/tensor_node.hpp"
+
+namespace tg::detail {
+
+/// Calls f.template operator()<T>() with T the C++ type of a float dtype; DtypeError for others.
+template <class F>
+decltype(auto) dispatch_float(Dtype d, const char* op, F&& f) {
+  switch (d) {
+    case Dtype::Float32:
+      return f.template operator()<float>();
+    case Dtype::Float64:
+      return f.template operator()<double>();
+    default:
+      throw DtypeError(std::string(op) + ": expected a float32 or float64 tensor, got " + dtype_name(d) +
+                       "; convert it with .to(tg::kFloat32)");
+  }
+}
+
+/// Same over every dtype.
+template <class F>
+decltype(auto) dispatch_all(Dtype d, F&& f) {
+  switch (d) {
+    case Dtype::Float32:
+      return f.template operator()<float>();
+    case Dtype::Float64:
+      return f.template operator()<double>();
+    case Dtype::Int64:
+      return f.template operator()<std::int64_t>();
+    default:
+      return f.template operator()<bool>();
+  }
+}
+
+/// Throws ValueError for an undefined tensor.
+void check_defined(const char* op, const Tensor& t);
+/// Throws DtypeError unless both tensors have the same dtype.
+void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
+/// Throws DtypeError unless t is float32/float64.
+void check_floating(const char* op, const Tensor& t);
+/// Throws DtypeError unless t is int64 (index tensors).
+void check_index_dtype(const char* op, const Tensor& t);
+/// Maps a possibly negative axis into [0, ndim); IndexError naming the op otherwise.
+std::int64_t wrap_dim(const char* op, std::int64_t dim, std::int64_t ndim);
+/// The numpy broadcast of two shapes; ShapeError naming both shapes otherwise.
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
+/// Strides of t viewed with shape `out` (which t broadcasts to): 0 on broadcast dimensions.
+Shape broadcast_strides(const TensorImpl& t, const Shape& out);
+/// Records nothing: a contiguous copy of t's elements (same dtype).
+Tensor copy_contiguous(const Tensor& t);
+/// A view of t with new shape/strides/offset (shares storage; no recording).
+Tensor make_view(const Tensor& t, Shape shape, Shape strides, std::int64_t offset);
+/// A fresh tensor with data uninitialised.
+inline Tensor new_tensor(const Shape& shape, Dtype dtype) { return empty_impl(shape, dtype); }
+/// Makes a node of type N in the active tape's arena.
+template <class N, class... A>
+N* make_node(A&&... args) {
+  return Tape::active().arena().make<N>(std::forward<A>(args)...);
+}
+
+/// Visits every element of `shape` in row-major order, a run of the innermost dimension at a time:
+/// f(offsets, inner_strides, n), where offsets[k] is operand k's element offset at the run's start.
+/// Each strides[k] has one entry per dimension of `shape`.
+template <std::size_t K, class F>
+void for_each_run(const Shape& shape, const std::array<const Shape*, K>& strides, F&& f) {
+  const std::size_t nd = shape.size();
+  std::array<std::int64_t, K> off{};
+  std::array<std::int64_t, K> inner{};
+  if (nd == 0) {
+    f(off, inner, std::int64_t{1});
+    return;
+  }
+  for (std::int64_t s : shape) {
+    if (s == 0) return;
+  }
+  for (std::size_t k = 0; k < K; ++k) inner[k] = (*strides[k])[nd - 1];
+  const std::int64_t n = shape[nd - 1];
+  Shape idx(nd, 0);
+  while (true) {
+    f(off, inner, n);
+    std::int64_t d = static_cast<std::int64_t>(nd) - 2;
+    for (; d >= 0; --d) {
+      const auto u = static_cast<std::size_t>(d);
+      ++idx[u];
+      for (std::size_t k = 0; k < K; ++k) off[k] += (*strides[k])[u];
+      if (idx[u] < shape[u]) break;
+      for (std::size_t k = 0; k < K; ++k) off[k] -= (*strides[k])[u] * shape[u];
+      idx[u] = 0;
+    }
+    if (d < 0) break;
+  }
+}
+
+/// out[i] = f(x[i]) over x's elements in row-major order; out is contiguous.
+template <class TI, class TO, class F>
+void map_unary(const TensorImpl& x, TO* out, F f) {
+  const TI* px = x.data<TI>();
+  const std::int64_t n = x.numel;
+  if (x.contiguous) {
+    for (std::int64_t i = 0; i < n; ++i) out[i] = f(px[i]);
+    return;
+  }
+  for_each_run<1>(x.shape, {&x.strides}, [&](const auto& off, const auto& inner, std::int64_t m) {
+    const TI* p = px + off[0];
+    const std::int64_t s = inner[0];
+    for (std::int64_t j = 0; j < m; ++j) *out++ = f(p[j * s]);
+  });
+}
+
+/// out = f(a, b) broadcast to out_shape; out is contiguous with numel n.
+template <class TA, class TB, class TO, class F>
+void map_binary(const TensorImpl& a, const TensorImpl& b, const Shape& out_shape, std::int64_t n, TO* out,
+                F f) {
+  const TA* pa = a.data<TA>();
+  const TB* pb = b.data<TB>();
+  if (a.contiguous && b.contiguous && a.numel == n && b.numel == n) {
+    for (std::int64_t i = 0; i < n; ++i) out[i] = f(pa[i], pb[i]);
+    return;
+  }
+  if (a.contiguous && a.numel == n && b.numel == 1) {
+    const TB s = pb[0];
+    for (std::int64_t i = 0; i < n; ++i) out[i] = f(pa[i], s);
+    return;
+  }
+  if (b.contiguous && b.numel == n && a.numel == 1) {
+    const TA s = pa[0];
+    for (std::int64_t i = 0; i < n; ++i) out[i] = f(s, pb[i]);
+    return;
+  }
+  const Shape sa = broadcast_strides(a, out_shape);
+  const Shape sb = broadcast_strides(b, out_shape);
+  for_each_run<2>(out_shape, {&sa, &sb}, [&](const auto& off, const auto& inner, std::int64_t m) {
+    const TA* qa = pa + off[0];
+    const TB* qb = pb + off[1];
+    const std::int64_t ia = inner[0];
+    const std::int64_t ib = inner[1];
+    for (std::int64_t j = 0; j < m; ++j) *out++ = f(qa[j * ia], qb[j * ib]);
+  });
+}
+
+/// Copies src (broadcast to dst's shape, converted to dst's dtype) into the view dst; records nothing.
+void copy_into(const Tensor& dst, const Tensor& src);
+
+/// A 0-d tensor of dtype d holding v (for scalar operands).
+Tensor scalar_like(double v, Dtype d);
+
+}  // namespace tg::detail
