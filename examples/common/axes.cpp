@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 
 #include <tapegrad/error.hpp>
 
@@ -83,20 +84,27 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
   if (!std::isfinite(span)) {
     throw tg::ValueError("nice_ticks: range is too wide to tick, got " + range_str(lo, hi));
   }
-  const double raw = span / (target - 1);
-  int e = static_cast<int>(std::floor(std::log10(raw)));
-  const double f = raw / std::pow(10.0, e);
-  double nf = 10.0;
-  if (f <= 1.0 + 1e-9) {
-    nf = 1.0;
-  } else if (f <= 2.0 + 1e-9) {
-    nf = 2.0;
-  } else if (f <= 5.0 + 1e-9) {
-    nf = 5.0;
-  }
-  if (nf == 10.0) {
-    nf = 1.0;
-    ++e;
+  // Among 1, 2 and 5 times a power of ten near span / (target - 1), take the step whose ticks inside
+  // [lo, hi] number closest to target (ties: the coarser step). [-3, 3] then reads -3, -2, ..., 3
+  // rather than -2, 0, 2.
+  const int e_raw = static_cast<int>(std::floor(std::log10(span / (target - 1))));
+  int e = e_raw + 1;
+  double nf = 1.0;
+  int best = std::numeric_limits<int>::max();
+  for (int ei = e_raw + 1; ei >= e_raw - 1; --ei) {
+    for (const double m : {5.0, 2.0, 1.0}) {
+      const double st = scaled_pow10(m, ei);
+      const double inside = std::floor(hi / st + 1e-9) - std::ceil(lo / st - 1e-9) + 1;
+      if (inside < 2) {
+        continue;
+      }
+      const int miss = static_cast<int>(std::abs(inside - target));
+      if (miss < best) {
+        best = miss;
+        e = ei;
+        nf = m;
+      }
+    }
   }
   const double step = scaled_pow10(nf, e);
   const double k0 = std::floor(lo / step + 1e-9);

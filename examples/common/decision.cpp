@@ -31,7 +31,7 @@ std::string probability_color(double p, int bands, Rgb c0, Rgb c1) {
   const int b = std::min(bands - 1, static_cast<int>(p * bands));
   const double t = (b + 0.5) / bands;
   const double strength = std::abs(t - 0.5) * 2.0;
-  return detail::hex(detail::mix(kWhite, t < 0.5 ? c0 : c1, 0.55 * strength));
+  return detail::hex(detail::mix(kWhite, t < 0.5 ? c0 : c1, 0.45 * strength));
 }
 
 // Class index of a cell value in class_index mode, or -1 when it names no class.
@@ -107,6 +107,14 @@ std::string decision_boundary(std::span<const LabelledPoint> points, const std::
   if (std::isfinite(xlo)) {
     pad(xlo, xhi);
     pad(ylo, yhi);
+    // The plot is square, so equal spans keep the geometry true: a circle of points stays round.
+    const double span = std::max(xhi - xlo, yhi - ylo);
+    const double cx = (xlo + xhi) / 2;
+    const double cy = (ylo + yhi) / 2;
+    xlo = cx - span / 2;
+    xhi = cx + span / 2;
+    ylo = cy - span / 2;
+    yhi = cy + span / 2;
   }
   xlo = o.x_min.value_or(xlo);
   xhi = o.x_max.value_or(xhi);
@@ -170,9 +178,10 @@ std::string decision_boundary(std::span<const LabelledPoint> points, const std::
       }
       const double left_px = std::max(plot.x, sx(grid.x_at(i) - half_dx));
       const double right_px = std::min(plot.right(), sx(grid.x_at(end - 1) + half_dx));
-      // Half a pixel of overlap hides the hairline seams anti-aliasing leaves between cells.
-      const Rect r{left_px, top_px, right_px - left_px + (end < grid.nx ? 0.5 : 0.0),
-                   bottom_px - top_px + (j > 0 ? 0.5 : 0.0)};
+      // A pixel of overlap into the neighbour drawn before hides the hairline seams that
+      // anti-aliasing leaves where two cells share a fractional pixel edge.
+      const Rect r{left_px - (i > 0 ? 1.0 : 0.0), top_px, right_px - left_px + (i > 0 ? 1.0 : 0.0),
+                   bottom_px - top_px + (j > 0 ? 1.0 : 0.0)};
       svg.rect(r, detail::attr("fill", color));
       i = end;
     }

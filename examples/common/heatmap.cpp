@@ -100,9 +100,11 @@ std::string heatmap(std::span<const double> values, std::size_t rows, std::size_
   for (const auto& l : col_labels) {
     col_w = std::max(col_w, detail::text_width(l, tick_font));
   }
-  const bool rotate_cols = col_w > c - 6;
+  const bool rotate_cols = col_w > c - 10;
   const double col_h = rotate_cols ? col_w * 0.71 + 14 : tick_font + 10;
-  const double left = 12 + (o.y_label.empty() ? 0.0 : 24.0) + row_w + 8;
+  // Rotated column labels hang down-left from their cell; the first one must not leave the picture.
+  const double left = std::max(12 + (o.y_label.empty() ? 0.0 : 24.0) + row_w + 8,
+                               rotate_cols ? col_w * 0.71 - c / 2 + 12 : 0.0);
   const double top = o.title.empty() ? 14.0 : 44.0;
   const double grid_w = c * static_cast<double>(cols);
   const double grid_h = c * static_cast<double>(rows);

@@ -244,7 +244,7 @@ struct HeatmapOptions {
   std::vector<std::string> row_labels{};  ///< one per row (default "0", "1", ...)
   std::vector<std::string> col_labels{};  ///< one per column (default "0", "1", ...)
   int decimals = -1;                    ///< digits after the point in cells; -1: 0 for integers, else 2
-  double cell = 48.0;                   ///< cell side, pixels
+  double cell = 56.0;                   ///< cell side, pixels
 };
 
 /// A rows-by-cols matrix (row-major `values`) as coloured cells with the number written in each, e.g.

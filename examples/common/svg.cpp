@@ -47,22 +47,27 @@ std::string attr(std::string_view name, std::string_view value) {
 }
 
 double text_width(std::string_view text, double font_size) {
-  // Average advance of a sans-serif font is about 0.55 em; narrow glyphs pull it down a little.
+  // Advance widths of DejaVu Sans (the first font asked for, and the widest of the usual ones) in em,
+  // grouped coarsely; overestimating only makes a legend box a little roomier.
   double em = 0.0;
   for (const char c : text) {
     const auto u = static_cast<unsigned char>(c);
     if ((u & 0xC0) == 0x80) {
       continue;  // UTF-8 continuation byte: counted with its lead byte
     }
-    if (c == 'i' || c == 'l' || c == 'j' || c == '.' || c == ',' || c == ':' || c == '\'' || c == ' ' ||
-        c == '1' || c == 't' || c == 'f' || c == 'r' || c == '-' || c == '(' || c == ')') {
-      em += 0.36;
-    } else if (c == 'm' || c == 'w' || c == 'M' || c == 'W') {
-      em += 0.85;
+    const std::string_view narrow = "ijl.,:;'|!";
+    const std::string_view thin = " ()-/[]frt\"";
+    const std::string_view wide = "<>=+~&%#@";
+    if (narrow.find(c) != std::string_view::npos) {
+      em += 0.3;
+    } else if (thin.find(c) != std::string_view::npos) {
+      em += 0.42;
+    } else if (wide.find(c) != std::string_view::npos || c == 'm' || c == 'w' || c == 'M' || c == 'W') {
+      em += 0.86;
     } else if (c >= 'A' && c <= 'Z') {
-      em += 0.68;
+      em += 0.74;
     } else {
-      em += 0.56;
+      em += 0.63;
     }
   }
   return em * font_size;

@@ -27,7 +27,10 @@ TEST_CASE("nice_ticks picks 1-2-5 steps that cover the range") {
     CHECK(plot::nice_ticks(0.3, 2.7) == std::vector<double>{0, 0.5, 1, 1.5, 2, 2.5, 3});
     CHECK(plot::nice_ticks(1234, 5678) == std::vector<double>{1000, 2000, 3000, 4000, 5000, 6000});
     CHECK(plot::nice_ticks(0, 7) == std::vector<double>{0, 2, 4, 6, 8});
-    CHECK(plot::nice_ticks(0.001, 0.0042) == std::vector<double>{0.001, 0.002, 0.003, 0.004, 0.005});
+    CHECK(plot::nice_ticks(-3, 3) == std::vector<double>{-3, -2, -1, 0, 1, 2, 3});
+    CHECK(plot::nice_ticks(0, 499) == std::vector<double>{0, 100, 200, 300, 400, 500});
+    CHECK(plot::nice_ticks(0.001, 0.0042) ==
+          std::vector<double>{0.001, 0.0015, 0.002, 0.0025, 0.003, 0.0035, 0.004, 0.0045});
   }
   SUBCASE("a single value gets a neighbourhood") {
     const auto t = plot::nice_ticks(5, 5);
