@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,11 +17,35 @@
 
 namespace tgtest {
 
-/// A scratch directory private to this test process.
-inline std::filesystem::path scratch_dir() {
-  const auto dir = std::filesystem::temp_directory_path() / ("tg_plot_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir;
+/// A scratch directory private to this test process, removed when the process ends.
+inline const std::filesystem::path& scratch_dir() {
+  struct Dir {
+    std::filesystem::path path = std::filesystem::temp_directory_path() / ("tg_plot_test_" + std::to_string(::getpid()));
+    Dir() { std::filesystem::create_directories(path); }
+    ~Dir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  };
+  static const Dir dir;
+  return dir.path;
+}
+
+/// Elements and attributes of SVG 1.1 that the plots may use; anything else would be a slip into
+/// SVG 2 or a typo that a strict viewer ignores.
+inline bool svg11_element(const std::string& name) {
+  static const std::set<std::string> ok{"svg", "title", "g", "rect", "line", "path", "circle", "text"};
+  return ok.count(name) > 0;
+}
+
+/// See svg11_element().
+inline bool svg11_attribute(const std::string& name) {
+  static const std::set<std::string> ok{
+      "xmlns", "version", "width", "height", "viewBox", "font-family", "font-size", "font-weight", "x", "y",
+      "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "d", "dy", "fill", "fill-opacity", "stroke",
+      "stroke-width", "stroke-opacity", "stroke-linejoin", "stroke-linecap", "stroke-dasharray", "text-anchor",
+      "transform"};
+  return ok.count(name) > 0;
 }
 
 /// Parses `doc` with the in-test checker (and xmllint when installed), checks the SVG root, and
@@ -53,7 +78,9 @@ inline std::unique_ptr<xml::Element> check_svg(const std::string& doc, const std
   while (!stack.empty()) {
     const auto* e = stack.back();
     stack.pop_back();
+    CHECK_MESSAGE(svg11_element(e->name), name << ": element <" << e->name << ">");
     for (const auto& [key, value] : e->attrs) {
+      CHECK_MESSAGE(svg11_attribute(key), name << ": attribute " << key << " on <" << e->name << ">");
       std::string lower;
       for (const char c : value) {
         lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -210,6 +210,9 @@ TEST_CASE("decision_boundary") {
     CHECK_THROWS_AS(plot::decision_boundary(odd, {}), tg::ValueError);
     CHECK_THROWS_AS(plot::decision_boundary(odd, f, {.resolution = 1}), tg::ValueError);
     CHECK_THROWS_AS(plot::decision_boundary(odd, f, {.level = NAN}), tg::ValueError);
+    // Undefined or infinite probabilities: grey cells, no boundary through them, still valid SVG.
+    auto holes = [](double x, double y) { return x > 0.5 ? std::nan("") : (y > 0.5 ? INFINITY : 0.3 + 0.4 * x); };
+    check_svg(plot::decision_boundary(odd, holes), "decision_nan_f");
     // With an explicit view, no points at all is fine.
     check_svg(plot::decision_boundary({}, f, {.x_min = -1, .x_max = 1, .y_min = -1, .y_max = 1}), "decision_empty");
   }
