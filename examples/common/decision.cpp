@@ -59,14 +59,8 @@ std::string segments_path(const std::vector<Segment>& segs, const Scale& sx, con
   return d;
 }
 
-}  // namespace
-
-std::string decision_boundary(std::span<const LabelledPoint> points, const std::function<double(double, double)>& f,
-                              const DecisionOptions& o) {
+void check_options(const DecisionOptions& o) {
   const std::string fn = "decision_boundary";
-  if (!f) {
-    throw tg::ValueError(fn + ": the classifier function is empty");
-  }
   if (o.resolution < 2 || o.resolution > 1000) {
     throw tg::ValueError(fn + ": resolution must be 2 to 1000, got " + std::to_string(o.resolution));
   }
@@ -81,16 +75,31 @@ std::string decision_boundary(std::span<const LabelledPoint> points, const std::
     throw tg::ValueError(fn + ": picture size must be 150 to 20000 px per side, got " + std::to_string(o.width) +
                          " x " + std::to_string(o.height));
   }
+}
+
+// The largest label, at least 1 (two classes are always shown); throws for a negative one.
+int max_label_of(std::span<const LabelledPoint> points) {
   int max_label = 1;
+  for (const auto& p : points) {
+    if (p.label < 0) {
+      throw tg::ValueError("decision_boundary: labels must be >= 0, got " + std::to_string(p.label));
+    }
+    max_label = std::max(max_label, p.label);
+  }
+  return max_label;
+}
+
+}  // namespace
+
+Grid decision_grid(std::span<const LabelledPoint> points, const DecisionOptions& o) {
+  const std::string fn = "decision_boundary";
+  check_options(o);
+  max_label_of(points);
   double xlo = std::numeric_limits<double>::infinity();
   double xhi = -xlo;
   double ylo = xlo;
   double yhi = -xlo;
   for (const auto& p : points) {
-    if (p.label < 0) {
-      throw tg::ValueError(fn + ": labels must be >= 0, got " + std::to_string(p.label));
-    }
-    max_label = std::max(max_label, p.label);
     if (std::isfinite(p.x) && std::isfinite(p.y)) {
       xlo = std::min(xlo, p.x);
       xhi = std::max(xhi, p.x);
@@ -123,9 +132,40 @@ std::string decision_boundary(std::span<const LabelledPoint> points, const std::
   if (std::isinf(xlo) || std::isinf(xhi) || std::isinf(ylo) || std::isinf(yhi)) {
     throw tg::ValueError(fn + ": no finite points to place the view and no x_min/x_max/y_min/y_max given");
   }
+  // The axes may round the view outwards; the grid follows so that it fills the plot.
   const auto xa = detail::make_axis(fn, xlo, xhi, false, false, 6);
   const auto ya = detail::make_axis(fn, ylo, yhi, false, false, 6);
-  const Grid grid = sample_grid(f, xa.lo, xa.hi, ya.lo, ya.hi, o.resolution, o.resolution);
+  return Grid{.x_min = xa.lo,
+              .x_max = xa.hi,
+              .y_min = ya.lo,
+              .y_max = ya.hi,
+              .nx = o.resolution,
+              .ny = o.resolution,
+              .values = std::vector<double>(o.resolution * o.resolution, std::nan(""))};
+}
+
+std::string decision_boundary(std::span<const LabelledPoint> points, const std::function<double(double, double)>& f,
+                              const DecisionOptions& o) {
+  if (!f) {
+    throw tg::ValueError("decision_boundary: the classifier function is empty");
+  }
+  const Grid view = decision_grid(points, o);
+  return decision_boundary(points, sample_grid(f, view.x_min, view.x_max, view.y_min, view.y_max, view.nx, view.ny), o);
+}
+
+std::string decision_boundary(std::span<const LabelledPoint> points, const Grid& grid, const DecisionOptions& o) {
+  const std::string fn = "decision_boundary";
+  check_options(o);
+  const int max_label = max_label_of(points);
+  if (grid.nx < 2 || grid.ny < 2 || grid.values.size() != grid.nx * grid.ny || !std::isfinite(grid.x_min) ||
+      !std::isfinite(grid.x_max) || !std::isfinite(grid.y_min) || !std::isfinite(grid.y_max) ||
+      !(grid.x_min < grid.x_max) || !(grid.y_min < grid.y_max)) {
+    throw tg::ValueError(fn + ": grid must be at least 2 x 2 with nx * ny values over a finite, non-empty range, got " +
+                         std::to_string(grid.nx) + " x " + std::to_string(grid.ny) + " with " +
+                         std::to_string(grid.values.size()) + " values");
+  }
+  const auto xa = detail::make_axis(fn, grid.x_min, grid.x_max, false, false, 6);
+  const auto ya = detail::make_axis(fn, grid.y_min, grid.y_max, false, false, 6);
 
   // Legend: one marker per class, then the boundary line.
   std::vector<detail::LegendEntry> entries;

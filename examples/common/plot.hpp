@@ -106,7 +106,8 @@ struct Band {
   std::string label = "trained range";  ///< text written at the top of the band (may be empty)
 };
 
-/// Where the legend goes.
+/// Where the legend goes. `best` takes a plot corner that hides no drawn ink, or, when every corner
+/// would, a column right of the plot.
 enum class LegendPos { best, top_right, top_left, bottom_right, bottom_left, none };
 
 /// Options for line_chart(); all optional, designed for designated initializers.
@@ -120,7 +121,7 @@ struct LineChartOptions {
   std::optional<double> x_max{};        ///< fixed x-axis end
   std::optional<double> y_min{};        ///< fixed y-axis start; points outside are clipped
   std::optional<double> y_max{};        ///< fixed y-axis end
-  LegendPos legend = LegendPos::best;  ///< best = the corner that hides the fewest points
+  LegendPos legend = LegendPos::best;  ///< shown when two or more series have names
   double width = 640.0;               ///< whole picture, pixels
   double height = 420.0;              ///< whole picture, pixels
 };
@@ -202,9 +203,18 @@ struct DecisionOptions {
 
 /// Labelled points over the model's decision regions: f is sampled on a grid and drawn as coloured
 /// cells, the boundary is traced by marching squares, then the points go on top with one colour and
-/// marker shape per class.
+/// marker shape per class. Evaluate f without recording (tg::NoGradGuard): it runs resolution^2 times.
 std::string decision_boundary(std::span<const LabelledPoint> points,
                               const std::function<double(double, double)>& f,
+                              const DecisionOptions& options = {});
+
+/// The grid decision_boundary() would sample for these points and options (the view, square around
+/// the points unless given, at options.resolution per axis), with every value NaN. Fill `values`
+/// yourself, e.g. with one batched forward pass, and pass the grid to the overload below.
+Grid decision_grid(std::span<const LabelledPoint> points, const DecisionOptions& options = {});
+
+/// As above, from values already sampled on `grid`; the view is the grid's range.
+std::string decision_boundary(std::span<const LabelledPoint> points, const Grid& grid,
                               const DecisionOptions& options = {});
 
 // ---------------------------------------------------------------------------------------------------

@@ -185,6 +185,21 @@ TEST_CASE("decision_boundary") {
     // Every point is drawn: 40 circles for class 0 (plus its legend marker), 40 squares for class 1.
     CHECK(root->all("circle").size() == 41);
   }
+  SUBCASE("a grid filled by the caller draws the same picture as the function") {
+    auto f = [](double x, double y) { return 1.0 / (1.0 + std::exp(-4.0 * (x - 0.3 * y))); };
+    const plot::DecisionOptions opts{.title = "batched", .resolution = 60};
+    auto grid = plot::decision_grid(pts, opts);
+    REQUIRE(grid.values.size() == 60 * 60);
+    CHECK(std::isnan(grid.values[0]));
+    for (std::size_t j = 0; j < grid.ny; ++j) {
+      for (std::size_t i = 0; i < grid.nx; ++i) {
+        grid.values[j * grid.nx + i] = f(grid.x_at(i), grid.y_at(j));
+      }
+    }
+    CHECK(plot::decision_boundary(pts, grid, opts) == plot::decision_boundary(pts, f, opts));
+    grid.values.pop_back();
+    CHECK_THROWS_AS(plot::decision_boundary(pts, grid, opts), tg::ValueError);
+  }
   SUBCASE("class-index mode with three classes and undefined regions") {
     pts.push_back({.x = 0.0, .y = 1.2, .label = 2});
     auto f = [](double x, double y) -> double {
@@ -207,7 +222,7 @@ TEST_CASE("decision_boundary") {
     CHECK_THROWS_AS(plot::decision_boundary(negative, f), tg::ValueError);
     const std::vector<plot::LabelledPoint> nowhere{{.x = NAN, .y = NAN, .label = 0}};
     CHECK_THROWS_AS(plot::decision_boundary(nowhere, f), tg::ValueError);
-    CHECK_THROWS_AS(plot::decision_boundary(odd, {}), tg::ValueError);
+    CHECK_THROWS_AS(plot::decision_boundary(odd, std::function<double(double, double)>{}), tg::ValueError);
     CHECK_THROWS_AS(plot::decision_boundary(odd, f, {.resolution = 1}), tg::ValueError);
     CHECK_THROWS_AS(plot::decision_boundary(odd, f, {.level = NAN}), tg::ValueError);
     // Undefined or infinite probabilities: grey cells, no boundary through them, still valid SVG.
