@@ -302,7 +302,8 @@ void draw_axes(SvgWriter& svg, const Rect& plot, const Axis& x, const Axis& y, c
   for (std::size_t i = 0; i < y.ticks.size(); ++i) {
     const double py = sy(y.ticks[i]);
     svg.line(plot.x - 4, py, plot.x, py, tick);
-    svg.text(plot.x - 7, py, y.labels[i], detail::TextStyle{.size = text.tick_font, .anchor = "end", .fill = "#333333"});
+    svg.text(plot.x - 7, py, y.labels[i],
+             detail::TextStyle{.size = text.tick_font, .anchor = "end", .fill = "#333333"});
     y_label_w = std::max(y_label_w, text_width(y.labels[i], text.tick_font));
   }
   const double cx = plot.x + plot.w / 2;

@@ -206,7 +206,8 @@ void draw_line_panel(SvgWriter& svg, const Rect& outer, const PanelSpec& spec) {
   if (std::isinf(xlo) || std::isinf(ylo) || std::isinf(xhi) || std::isinf(yhi)) {
     throw tg::ValueError(fn + ": no finite data points to plot" +
                          (spec.title.empty() ? std::string() : " in '" + std::string(spec.title) + "'") +
-                         " (every point has a NaN or Inf coordinate" + (spec.log_y ? ", or y <= 0 on a log axis)" : ")"));
+                         " (every point has a NaN or Inf coordinate" +
+                         (spec.log_y ? ", or y <= 0 on a log axis)" : ")"));
   }
   const auto x = detail::make_axis(spec.fn, xlo, xhi, false, false, spec.ticks);
   // A linear y axis gets 5% air so that curves do not run along the frame; a log axis instead
@@ -253,8 +254,9 @@ void draw_line_panel(SvgWriter& svg, const Rect& outer, const PanelSpec& spec) {
   if (with_legend) {
     std::vector<Pt> ink;
     for (const auto& s : spec.series) {
-      const auto px = to_pixels(s, detail::scale_of(x, plot.x, plot.right()), detail::scale_of(y, plot.bottom(), plot.y));
-      const auto f = footprint(px, s, plot);
+      const Scale sx = detail::scale_of(x, plot.x, plot.right());
+      const Scale sy = detail::scale_of(y, plot.bottom(), plot.y);
+      const auto f = footprint(to_pixels(s, sx, sy), s, plot);
       ink.insert(ink.end(), f.begin(), f.end());
     }
     const double inset = 8.0;

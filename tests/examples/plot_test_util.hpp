@@ -20,7 +20,8 @@ namespace tgtest {
 /// A scratch directory private to this test process, removed when the process ends.
 inline const std::filesystem::path& scratch_dir() {
   struct Dir {
-    std::filesystem::path path = std::filesystem::temp_directory_path() / ("tg_plot_test_" + std::to_string(::getpid()));
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("tg_plot_test_" + std::to_string(::getpid()));
     Dir() { std::filesystem::create_directories(path); }
     ~Dir() {
       std::error_code ec;

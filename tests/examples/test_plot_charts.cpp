@@ -209,14 +209,16 @@ TEST_CASE("decision_boundary") {
       return x < -0.3 ? 0 : (x < 0.3 ? 2 : 1);
     };
     const auto doc = plot::decision_boundary(
-        pts, f, {.title = "three classes", .class_names = {"left", "right", "<middle>"}, .shading = plot::Shading::class_index});
+        pts, f,
+        {.title = "three classes", .class_names = {"left", "right", "<middle>"}, .shading = plot::Shading::class_index});
     const auto root = check_svg(doc, "decision_classes");
     CHECK(has_text(*root, "<middle>"));
     CHECK(has_text(*root, "boundary"));
   }
   SUBCASE("bad input is reported; bad points are skipped") {
     auto f = [](double, double) { return 0.5; };
-    std::vector<plot::LabelledPoint> odd{{.x = NAN, .y = 0, .label = 0}, {.x = 0, .y = 1, .label = 1}, {.x = 1, .y = 0}};
+    std::vector<plot::LabelledPoint> odd{
+        {.x = NAN, .y = 0, .label = 0}, {.x = 0, .y = 1, .label = 1}, {.x = 1, .y = 0}};
     check_svg(plot::decision_boundary(odd, f), "decision_nan_point");
     const std::vector<plot::LabelledPoint> negative{{.x = 0, .y = 0, .label = -1}};
     CHECK_THROWS_AS(plot::decision_boundary(negative, f), tg::ValueError);
