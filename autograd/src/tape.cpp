@@ -84,6 +84,7 @@ Tape::~Tape() {
 void Tape::reset() {
   arena_.reset();
   nodes_.clear();
+  attached_.clear();
   ops_.truncate(1);
   end_.truncate(1);
   values_.truncate(1);
@@ -131,6 +132,12 @@ Node* Tape::node_at(std::uint32_t i) const {
   auto it = std::lower_bound(nodes_.begin(), nodes_.end(), i,
                              [](const auto& p, std::uint32_t s) { return p.first < s; });
   return it != nodes_.end() && it->first == i ? it->second : nullptr;
+}
+
+Node* Tape::attached(std::uint32_t i) const {
+  auto it = std::lower_bound(attached_.begin(), attached_.end(), i,
+                             [](const auto& p, std::uint32_t s) { return p.first < s; });
+  return it != attached_.end() && it->first == i ? it->second : nullptr;
 }
 
 std::string Tape::label(std::uint32_t i) const {
@@ -205,7 +212,12 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
 void Tape::backward(std::uint32_t top, double seed, BackwardOptions opts) {
   prepare_sweep(top, seed);
   const std::uint32_t bottom = std::min(top, released_upto_);
-  sweep(top, bottom, adj_.data(), false);
+  // Anomaly mode runs a checked copy of the sweep that names the first op producing NaN/Inf.
+  if (detail::tl_anomaly) [[unlikely]] {
+    detail::anomaly_sweep(*this, top, bottom, adj_.data());
+  } else {
+    sweep(top, bottom, adj_.data(), false);
+  }
   if (bottom > 0) check_released(top);
   if (grad_.size() < adj_.size()) grad_.resize(adj_.size(), 0.0);
   for (std::size_t i = 0; i < adj_.size(); ++i) grad_[i] += adj_[i];
@@ -224,7 +236,12 @@ std::vector<double> Tape::gradient(std::uint32_t top, const std::vector<std::uin
                                    BackwardOptions opts) {
   prepare_sweep(top, 1.0);
   const std::uint32_t bottom = std::min(top, released_upto_);
-  sweep(top, bottom, adj_.data(), false);
+  // Anomaly mode runs a checked copy of the sweep that names the first op producing NaN/Inf.
+  if (detail::tl_anomaly) [[unlikely]] {
+    detail::anomaly_sweep(*this, top, bottom, adj_.data());
+  } else {
+    sweep(top, bottom, adj_.data(), false);
+  }
   if (bottom > 0) check_released(top);
   std::vector<double> out;
   out.reserve(wrt.size());

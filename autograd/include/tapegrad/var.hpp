@@ -85,6 +85,8 @@ class Var {
 
  private:
   [[noreturn]] static void foreign(const Var& v, Op op);
+  /// Anomaly mode: throws AnomalyError if v is NaN or Inf (defined in anomaly.cpp).
+  static void anomaly_check(Op op, double v, const Var& a, double pa, const Var* b, double pb);
   double val_ = 0.0;
   std::uint32_t idx_ = 0;
   std::uint64_t stamp_ = 0;
@@ -99,6 +101,8 @@ inline Var::Var(double v) : val_(v) {
 
 inline Var Var::record(Op op, double v, const Var& a, double pa) {
   if (a.idx_ == 0 || !grad_enabled()) return constant(v);
+  // Anomaly mode (anomaly.hpp): the one extra test of the recording path; the check is out of line.
+  if (detail::tl_anomaly) [[unlikely]] anomaly_check(op, v, a, pa, nullptr, 0.0);
   Tape& t = Tape::active();
   if (a.stamp_ != t.stamp()) [[unlikely]] foreign(a, op);
   return from_slot(v, t.push1(op, v, a.idx_, pa), a.stamp_);
@@ -108,6 +112,7 @@ inline Var Var::record(Op op, double v, const Var& a, double pa, const Var& b, d
   if (b.idx_ == 0) return record(op, v, a, pa);
   if (a.idx_ == 0) return record(op, v, b, pb);
   if (!grad_enabled()) return constant(v);
+  if (detail::tl_anomaly) [[unlikely]] anomaly_check(op, v, a, pa, &b, pb);
   Tape& t = Tape::active();
   if (a.stamp_ != t.stamp()) [[unlikely]] foreign(a, op);
   if (b.stamp_ != t.stamp()) [[unlikely]] foreign(b, op);
