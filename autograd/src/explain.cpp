@@ -217,6 +217,7 @@ std::vector<ExplainPath> top_paths(const Dag& g, std::size_t k) {
       }
       p.factors.push_back(g.w[e]);
       p.product *= g.w[e];
+      p.log_abs_product = safe_sum(p.log_abs_product, log_mag(g.w[e]));
       u = g.to[e];
       p.slots.push_back(g.slot[u]);
     }

@@ -29,6 +29,9 @@ struct ExplainPath {
   std::vector<double> factors;
   /// The product of the factors: this path's contribution to the gradient.
   double product = 1.0;
+  /// log|product|, summed factor by factor: the ranking key, meaningful even where `product` underflows
+  /// (a long path of factors below 1).
+  double log_abs_product = 0.0;
 };
 
 /// The paths of one view of the graph.
