@@ -70,9 +70,9 @@ std::string to_dot(const Var& y, const DotOptions& o) {
     if (!need[i]) continue;
     if (shown.size() >= o.max_nodes) {
       ++left_out;
-      continue;
+    } else {
+      shown.push_back(i);
     }
-    shown.push_back(i);
     detail::slot_inputs(t, i, ins, ps);
     for (std::uint32_t s : ins) {
       if (s <= top) need[s] = 1;
@@ -85,15 +85,16 @@ std::string to_dot(const Var& y, const DotOptions& o) {
     const std::string label = t.label(i);
     const bool leaf = t.op(i) == Op::Leaf;
     std::ostringstream text;
-    if (!label.empty()) text << label << "\\n";
-    text << (leaf ? "leaf" : detail::slot_op_name(t, i)) << " #" << i;
+    // Escape the parts, not the whole: the "\\n" line breaks are DOT's own.
+    if (!label.empty()) text << escape(label) << "\\n";
+    text << (leaf ? "leaf" : escape(detail::slot_op_name(t, i))) << " #" << i;
     double v = detail::slot_value(t, i);
     if (i == top) v = y.value();
     if (!std::isnan(v)) text << "\\nvalue " << num(v, o.digits);
     if (have_grad) text << "\\ngrad " << num(t.grad(i), o.digits);
     os << "  n" << i << " [shape=" << (leaf ? "box" : "ellipse")
        << (label.empty() ? "" : ", style=bold") << (i == top ? ", peripheries=2" : "") << ", label=\""
-       << escape(text.str()) << "\"];\n";
+       << text.str() << "\"];\n";
   }
   for (std::uint32_t i : shown) {
     const bool known = detail::slot_inputs(t, i, ins, ps);
