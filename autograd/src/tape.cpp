@@ -134,6 +134,17 @@ Node* Tape::node_at(std::uint32_t i) const {
   return it != nodes_.end() && it->first == i ? it->second : nullptr;
 }
 
+void Tape::attach(std::uint32_t i, Node* info) {
+  // Attached right after recording, slots arrive in increasing order; anything else is kept sorted.
+  auto it = std::lower_bound(attached_.begin(), attached_.end(), i,
+                             [](const auto& p, std::uint32_t s) { return p.first < s; });
+  if (it != attached_.end() && it->first == i) {
+    it->second = info;
+  } else {
+    attached_.insert(it, {i, info});
+  }
+}
+
 Node* Tape::attached(std::uint32_t i) const {
   auto it = std::lower_bound(attached_.begin(), attached_.end(), i,
                              [](const auto& p, std::uint32_t s) { return p.first < s; });

@@ -41,6 +41,11 @@ TEST_CASE("anomaly mode: forward") {
       CHECK(m.find("'den'") != std::string::npos);
     }
   }
+  SUBCASE("an n-ary sum overflowing to inf") {
+    tg::AnomalyGuard guard;
+    const tg::Var xs[2] = {tg::Var(1e308), tg::Var(1e308)};
+    CHECK_THROWS_WITH_AS(tg::sum(xs), doctest::Contains("'sum' produced inf"), tg::AnomalyError);
+  }
   SUBCASE("a custom op producing NaN") {
     const tg::CustomOp bad = tg::custom_op(
         "nan_op", [](std::span<const double>) { return std::nan(""); },

@@ -58,7 +58,7 @@ std::string describe_slot(const Tape& tape, std::uint32_t i);
 /// that first propagated to each slot); long paths are elided in the middle.
 std::string describe_path(const Tape& tape, const std::vector<std::uint32_t>& via, std::uint32_t from,
                           std::uint32_t top);
-/// Throws AnomalyError for a non-finite forward value of a node-based op (custom ops call this).
+/// Throws AnomalyError if v, the forward value of an n-ary or custom op, is NaN or Inf.
 void anomaly_forward_node(const char* name, double v, const std::vector<double>& inputs,
                           const std::vector<std::uint32_t>& slots);
 }  // namespace detail

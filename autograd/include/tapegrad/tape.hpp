@@ -226,7 +226,7 @@ class Tape {
   Arena& arena() { return arena_; }
   /// Attaches a describing node (arena-owned, never swept) to the scalar statement at slot i, so that the
   /// tools can name it and re-run it; custom ops (custom_op.hpp) record a statement plus such a node.
-  void attach(std::uint32_t i, Node* info) { attached_.emplace_back(i, info); }
+  void attach(std::uint32_t i, Node* info);
   /// The node attached to statement i with attach(), or nullptr.
   Node* attached(std::uint32_t i) const;
 
