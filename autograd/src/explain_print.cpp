@@ -1,4 +1,5 @@
 // Explanation printing: the collapsed view as the article writes it, the elementary view edge by edge.
+#include <cmath>
 #include <sstream>
 
 #include "inspect.hpp"
@@ -28,7 +29,8 @@ void rest_line(std::ostringstream& os, const ExplainView& v, int digits) {
   if (v.num_paths <= shown) return;
   double listed = 0.0;
   for (const ExplainPath& p : v.paths) listed += p.product;
-  os << "    ... and " << detail::format_number(v.num_paths - shown, 15) << " more paths, together "
+  os << "    ... and " << (std::isinf(v.num_paths) ? "over 1e308" : detail::format_number(v.num_paths - shown, 15))
+     << " more paths, together "
      << detail::format_number(v.total - listed, digits) << "\n";
 }
 
@@ -98,7 +100,11 @@ std::string Explanation::str() const {
   os << "\n";
   auto count = [](double n) {
     std::ostringstream out;
-    out << detail::format_number(n, 15) << (n == 1.0 ? " path" : " paths");
+    if (std::isinf(n)) {
+      out << "more than 1e308 paths";  // counted in doubles: the count itself overflowed
+    } else {
+      out << detail::format_number(n, 15) << (n == 1.0 ? " path" : " paths");
+    }
     return out.str();
   };
   os << "  through labelled nodes: " << count(collapsed.num_paths) << ", sum "
