@@ -196,3 +196,37 @@ TEST_CASE("check_gradient: hand-derived gradients") {
     CHECK(c.verdict.find("1 elements for 3 inputs") != std::string::npos);
   }
 }
+
+TEST_CASE("gradcheck: a wrong partial in a built-in statement is pinpointed") {
+  // A sin recorded with the derivative of -cos... as a buggy op implementation would record it.
+  const auto buggy_sin = [](const tg::Var& x) {
+    return tg::Var::record(tg::Op::Sin, std::sin(x.value()), x, std::sin(x.value()));
+  };
+  std::uint32_t sin_slot = 0;
+  const auto f = [&](std::span<const tg::Var> x) {
+    const tg::Var p = x[0] * x[1];  // two Vars: re-runnable and right
+    const tg::Var s = buggy_sin(p);
+    if (s.requires_grad()) sin_slot = s.slot();
+    return tg::log(s) + tg::sqrt(x[1]);
+  };
+  const tg::GradcheckResult r = tg::gradcheck(f, {0.9, 0.8});
+  CHECK_FALSE(r.ok);
+  REQUIRE(r.fault);
+  CHECK(r.fault->op == "sin");
+  CHECK(r.fault->slot == sin_slot);
+  CHECK(r.fault->analytic == doctest::Approx(std::sin(0.72)).epsilon(1e-12));
+  CHECK(r.fault->numeric == doctest::Approx(std::cos(0.72)).epsilon(1e-8));
+  CHECK(r.ops_checked == 2);  // the mul passed, the sin failed
+}
+
+TEST_CASE("gradcheck: steep but correct built-ins are not blamed") {
+  // log at 1e-4: the standard step's truncation error (about 1e-3 relative) exceeds rtol, so a single-step
+  // check would blame the log; smaller steps agree with it, and the wrong op after it is found instead.
+  const tg::CustomOp bad = make_bad_cube();
+  const auto f = [&](std::span<const tg::Var> x) { return bad(tg::log(x[0]) * x[1]); };
+  const tg::GradcheckResult r = tg::gradcheck(f, {1e-4, 0.1});
+  CHECK_FALSE(r.ok);
+  REQUIRE(r.fault);
+  CHECK(r.fault->op == "bad_cube");
+  CHECK(r.ops_checked == 3);  // log, mul, bad_cube
+}

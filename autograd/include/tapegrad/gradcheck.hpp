@@ -84,8 +84,9 @@ struct GradcheckResult {
   std::vector<InputError> inputs;
   /// The first recorded op (in recording order) whose backward disagrees with its own forward.
   std::optional<OpCheck> fault;
-  /// How many recorded ops could be checked on their own (nodes and custom ops; built-in scalar
-  /// statements are trusted: they are tested on their own in the library's suite).
+  /// How many recorded ops were checked on their own before the fault was found: custom ops, nodes
+  /// implementing Node::local_op, and built-in statements that their opcode and recorded inputs
+  /// determine (sin of a Var, a product of two Vars; not x * 3, whose constant is not on the tape).
   std::size_t ops_checked = 0;
   /// The options used.
   GradcheckOptions options;
@@ -97,8 +98,8 @@ struct GradcheckResult {
 
 /// Checks the gradient of f at `inputs`: autograd (one reverse sweep) against central differences of f
 /// evaluated in float64 with recording off. On failure (and with options.localize) every recorded op
-/// that can re-run itself (custom ops, nodes implementing Node::local_op) has its backward checked at its
-/// recorded inputs, and the first wrong one is reported.
+/// that can be re-run (see GradcheckResult::ops_checked) has its backward checked at its recorded inputs,
+/// in recording order, and the first wrong one is reported.
 GradcheckResult gradcheck(const VarFunction& f, std::span<const double> inputs,
                           const GradcheckOptions& options = {});
 /// Same, with a braced list of inputs: `tg::gradcheck(f, {0.5, 2.0})`.
