@@ -230,3 +230,10 @@ TEST_CASE("gradcheck: steep but correct built-ins are not blamed") {
   CHECK(r.fault->op == "bad_cube");
   CHECK(r.ops_checked == 3);  // log, mul, bad_cube
 }
+
+TEST_CASE("gradcheck: a steep function passes where one standard step would not") {
+  const auto f = [](std::span<const tg::Var> x) { return tg::log(x[0]) + tg::sqrt(x[0]); };
+  const tg::GradcheckResult r = tg::gradcheck(f, {1e-4});
+  CHECK(r.ok);
+  CHECK(r.inputs[0].numeric == doctest::Approx(1e4 + 0.5 / std::sqrt(1e-4)).epsilon(1e-4));
+}
