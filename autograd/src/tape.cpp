@@ -85,6 +85,7 @@ void Tape::reset() {
   arena_.reset();
   nodes_.clear();
   slots_.truncate(1);
+  attached_.clear();
   values_.truncate(1);
   args_.truncate(0);
   grad_.clear();
@@ -169,6 +170,23 @@ Node* Tape::node_at(std::uint32_t i) const {
   auto it = std::lower_bound(nodes_.begin(), nodes_.end(), i,
                              [](const auto& p, std::uint32_t s) { return p.first < s; });
   return it != nodes_.end() && it->first == i ? it->second : nullptr;
+}
+
+void Tape::attach(std::uint32_t i, Node* info) {
+  // Attached right after recording, slots arrive in increasing order; anything else is kept sorted.
+  auto it = std::lower_bound(attached_.begin(), attached_.end(), i,
+                             [](const auto& p, std::uint32_t s) { return p.first < s; });
+  if (it != attached_.end() && it->first == i) {
+    it->second = info;
+  } else {
+    attached_.insert(it, {i, info});
+  }
+}
+
+Node* Tape::attached(std::uint32_t i) const {
+  auto it = std::lower_bound(attached_.begin(), attached_.end(), i,
+                             [](const auto& p, std::uint32_t s) { return p.first < s; });
+  return it != attached_.end() && it->first == i ? it->second : nullptr;
 }
 
 std::string Tape::label(std::uint32_t i) const {
@@ -264,7 +282,12 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
 void Tape::backward(std::uint32_t top, double seed, BackwardOptions opts) {
   prepare_sweep(top, seed);
   const std::uint32_t bottom = std::min(top, released_upto_);
-  sweep(top, bottom, adj_.data(), false);
+  // Anomaly mode runs a checked copy of the sweep that names the first op producing NaN/Inf.
+  if (detail::tl_anomaly) [[unlikely]] {
+    detail::anomaly_sweep(*this, top, bottom, adj_.data());
+  } else {
+    sweep(top, bottom, adj_.data(), false);
+  }
   if (bottom > 0) check_released(top);
   if (grad_.empty()) {
     // First backward since reset: the accumulated gradients are this sweep's adjoints, so take the
@@ -289,7 +312,12 @@ std::vector<double> Tape::gradient(std::uint32_t top, const std::vector<std::uin
                                    BackwardOptions opts) {
   prepare_sweep(top, 1.0);
   const std::uint32_t bottom = std::min(top, released_upto_);
-  sweep(top, bottom, adj_.data(), false);
+  // Anomaly mode runs a checked copy of the sweep that names the first op producing NaN/Inf.
+  if (detail::tl_anomaly) [[unlikely]] {
+    detail::anomaly_sweep(*this, top, bottom, adj_.data());
+  } else {
+    sweep(top, bottom, adj_.data(), false);
+  }
   if (bottom > 0) check_released(top);
   std::vector<double> out;
   out.reserve(wrt.size());

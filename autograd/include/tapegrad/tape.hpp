@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -23,6 +24,7 @@
 namespace tg {
 
 class Tape;
+struct LocalOp;
 
 namespace detail {
 
@@ -188,6 +190,26 @@ class Node {
   virtual void release() {}
   /// True when no gradient reached this node's output in the current sweep (it is then skipped).
   virtual bool has_grad() const { return true; }
+
+  // Introspection for the tools (explain, gradcheck, anomaly mode, graph export). The defaults describe
+  // an opaque node; a node that overrides them becomes visible to those tools. None is on a hot path.
+
+  /// Appends the tape slots this node reads (its inputs), in order. Default: unknown (appends nothing).
+  virtual void input_slots(std::vector<std::uint32_t>& out) const { (void)out; }
+  /// For a node with one scalar output: appends d(output)/d(input k) for each slot of input_slots().
+  /// Returns false (the default) when the node's local Jacobian is not a list of scalars.
+  virtual bool local_partials(std::vector<double>& out) const {
+    (void)out;
+    return false;
+  }
+  /// The node's forward value when it has a scalar output (for graphs and reports); NaN if unknown.
+  virtual double scalar_value() const { return std::numeric_limits<double>::quiet_NaN(); }
+  /// Describes the node as a re-runnable float64 function of its recorded inputs, so gradcheck can test
+  /// its backward against numeric differences (see gradcheck.hpp). Returns false (default) if it cannot.
+  virtual bool local_op(LocalOp& out) const {
+    (void)out;
+    return false;
+  }
   /// The statement slot this node occupies on its tape (set by Tape::push_node).
   std::uint32_t slot = 0;
 };
@@ -306,6 +328,11 @@ class Tape {
   std::uint32_t push_node(Node* node);
   /// The arena that owns nodes and their saved data until reset().
   Arena& arena() { return arena_; }
+  /// Attaches a describing node (arena-owned, never swept) to the scalar statement at slot i, so that the
+  /// tools can name it and re-run it; custom ops (custom_op.hpp) record a statement plus such a node.
+  void attach(std::uint32_t i, Node* info);
+  /// The node attached to statement i with attach(), or nullptr.
+  Node* attached(std::uint32_t i) const;
 
   // --- inspection (explain, gradcheck, graph export) --------------------------------------------------
   Op op(std::uint32_t i) const { return slots_.first()[i]; }
@@ -361,6 +388,7 @@ class Tape {
   std::vector<double> grad_;                 // accumulated gradients, as PyTorch's .grad
   std::vector<std::pair<std::uint32_t, Node*>> nodes_;  // coarse nodes by slot, ascending
   std::unordered_map<std::uint32_t, std::string> labels_;
+  std::vector<std::pair<std::uint32_t, Node*>> attached_;  // describing nodes by slot, ascending (attach)
   std::uint32_t released_upto_ = 0;          // slots <= this were swept without retain_graph
   Arena arena_;
   Tape* prev_in_thread_ = nullptr;           // registry of live tapes of this thread
@@ -389,6 +417,10 @@ namespace detail {
 Tape& default_tape();
 inline thread_local Tape* tl_active_tape = nullptr;
 inline thread_local bool tl_grad_enabled = true;
+/// Anomaly mode (anomaly.hpp): Var::record and Tape::backward test this flag once, on their slow path.
+inline thread_local bool tl_anomaly = false;
+/// The reverse sweep with a NaN/Inf check after every step (anomaly mode); defined in anomaly.cpp.
+void anomaly_sweep(Tape& tape, std::uint32_t top, std::uint32_t bottom, double* adj);
 }  // namespace detail
 
 /// True when operations are being recorded on this thread (false inside a NoGradGuard).

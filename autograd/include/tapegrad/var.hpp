@@ -86,6 +86,8 @@ class Var {
  private:
   [[noreturn]] static void foreign(const Var& v, Op op);
   double grad_slow() const;
+  /// Anomaly mode: throws AnomalyError if v is NaN or Inf (defined in anomaly.cpp).
+  static void anomaly_check(Op op, double v, const Var& a, double pa, const Var* b, double pb);
   double val_ = 0.0;
   std::uint32_t idx_ = 0;
   std::uint64_t stamp_ = 0;
@@ -109,6 +111,8 @@ inline double Var::grad() const {
 
 inline Var Var::record(Op op, double v, const Var& a, double pa) {
   if (a.idx_ == 0 || !grad_enabled()) return constant(v);
+  // Anomaly mode (anomaly.hpp): the one extra test of the recording path; the check is out of line.
+  if (detail::tl_anomaly) [[unlikely]] anomaly_check(op, v, a, pa, nullptr, 0.0);
   Tape& t = Tape::active();
   if (a.stamp_ != t.stamp()) [[unlikely]] foreign(a, op);
   return from_slot(v, t.push1(op, v, a.idx_, pa), a.stamp_);
@@ -118,6 +122,7 @@ inline Var Var::record(Op op, double v, const Var& a, double pa, const Var& b, d
   if (b.idx_ == 0) return record(op, v, a, pa);
   if (a.idx_ == 0) return record(op, v, b, pb);
   if (!grad_enabled()) return constant(v);
+  if (detail::tl_anomaly) [[unlikely]] anomaly_check(op, v, a, pa, &b, pb);
   Tape& t = Tape::active();
   if (a.stamp_ != t.stamp()) [[unlikely]] foreign(a, op);
   if (b.stamp_ != t.stamp()) [[unlikely]] foreign(b, op);

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "tapegrad/anomaly.hpp"
 #include "tapegrad/var.hpp"
 
 namespace tg {
@@ -155,6 +156,17 @@ Var clamp(const Var& x, double lo, double hi) {
 
 namespace {
 
+// Anomaly mode (anomaly.hpp): throws if an n-ary op's value is NaN or Inf, listing its inputs.
+void anomaly_check_n(Op op, double value, std::span<const Var> xs) {
+  std::vector<double> values;
+  std::vector<std::uint32_t> slots;
+  for (const Var& x : xs) {
+    values.push_back(x.value());
+    slots.push_back(x.slot());
+  }
+  detail::anomaly_forward_node(op_name(op), value, values, slots);
+}
+
 // Records an n-ary statement over the active inputs only; constants contribute to the value alone.
 template <class PartialFn>
 Var record_n(Op op, double value, std::span<const Var> xs, PartialFn partial) {
@@ -167,6 +179,7 @@ Var record_n(Op op, double value, std::span<const Var> xs, PartialFn partial) {
     }
   }
   if (active == 0 || !grad_enabled()) return Var::constant(value);
+  if (detail::tl_anomaly) [[unlikely]] anomaly_check_n(op, value, xs);
   Tape& t = Tape::active();
   for (const Var& x : xs) {
     if (x.slot() != 0 && x.stamp() != t.stamp()) {
