@@ -315,7 +315,7 @@ Explanation explain(const Var& y, const Var& x, const ExplainOptions& options) {
   } catch (const TapeError&) {
     ex.autograd_checked = false;  // released by a backward without retain_graph: check the views only
   }
-  // Sums in different orders differ by rounding: allow a few ulps of the sum of |contributions|.
+  // Sums taken in different orders differ by rounding: allow 1e-9 of the sum of |contributions|.
   const double scale = path_total(g, true);
   const double tol = 1e-9 * scale + DBL_MIN;
   ex.consistent = std::abs(ex.elementary.total - ex.gradient) <= tol &&
