@@ -168,6 +168,25 @@ TEST_CASE("explain: the worked example's chain-rule factors") {
   }
 }
 
+TEST_CASE("explain: custom ops appear under their own name") {
+  const tg::CustomOp cube = tg::custom_op(
+      "cube", [](std::span<const double> v) { return v[0] * v[0] * v[0]; },
+      [](std::span<const double> v, double) { return std::vector<double>{3.0 * v[0] * v[0]}; });
+  tg::ScopedTape scope;
+  tg::Var x(1.5);
+  x.label("x");
+  const tg::Var c = cube(x);
+  const tg::Var y = c * x;  // x⁴: paths through the cube (3x² · x) and directly (x³)
+  const tg::Explanation ex = tg::explain(y, x);
+  CHECK(ex.consistent);
+  CHECK(ex.elementary.num_paths == 2.0);
+  CHECK(ex.gradient == doctest::Approx(4 * 1.5 * 1.5 * 1.5).epsilon(1e-14));
+  REQUIRE(ex.elementary.paths.size() == 2);
+  CHECK(ex.elementary.paths[0].product == doctest::Approx(3 * 1.5 * 1.5 * 1.5).epsilon(1e-14));
+  CHECK(ex.name(ex.elementary.paths[0].slots[1]) == "cube#" + std::to_string(c.slot()));
+  CHECK(ex.elementary_str().find("-> cube#") != std::string::npos);
+}
+
 TEST_CASE("explain: sums over paths equal the gradient on random DAGs") {
   for (std::uint64_t seed = 1; seed <= 24; ++seed) {
     CAPTURE(seed);
