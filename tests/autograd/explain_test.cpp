@@ -163,6 +163,15 @@ TEST_CASE("explain: the worked example's chain-rule factors") {
     CHECK(std::abs(ex.gradient - net.w[4].grad()) < 1e-15);
   }
 
+  SUBCASE("past its work budget the collapsed view is skipped, the elementary one still checked") {
+    const tg::Explanation ex = tg::explain(net.E, net.w[0], tg::ExplainOptions{.collapse_budget = 5});
+    CHECK(ex.collapsed_skipped);
+    CHECK(ex.collapsed.paths.empty());
+    CHECK(ex.consistent);
+    CHECK(ex.elementary.paths.size() == 2);
+    CHECK(ex.str().find("skipped") != std::string::npos);
+  }
+
   SUBCASE("a constant x is refused") {
     CHECK_THROWS_AS(tg::explain(net.E, tg::Var::constant(1.0)), tg::ValueError);
   }
