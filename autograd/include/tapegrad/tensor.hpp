@@ -168,6 +168,8 @@ inline void decref(TensorImpl* t) {
   if (t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete t;
 }
 
+/// dst = src, without the generic container machinery (shapes are copied on every op).
+void copy_shape(Shape& dst, const Shape& src);
 /// Row-major (C order) strides of a shape.
 Shape contiguous_strides(const Shape& shape);
 /// Product of the sizes.
