@@ -455,7 +455,7 @@ std::vector<T> Tensor::to_vector() const {
     detail::for_each_run<1>(impl_->shape, {&impl_->strides},
                             [&](const auto& off, const auto& inner, std::int64_t n) {
                               for (std::int64_t j = 0; j < n; ++j) {
-                                out.push_back(static_cast<T>(base[off[0] + j * inner[0]]));
+                                out.push_back(detail::convert<T>(base[off[0] + j * inner[0]]));
                               }
                             });
   });

@@ -229,3 +229,19 @@ TEST_CASE("the 2-2-2 worked example in tensor form") {
   CHECK(w1.at({0, 0}) == doctest::Approx(0.3785099883501318).epsilon(1e-10));
   CHECK(w2.at({0, 0}) == doctest::Approx(-3.8929771988657245).epsilon(1e-10));
 }
+
+TEST_CASE("float32 gradients agree with float64") {
+  tg::Generator gen(5);
+  const tg::Tensor x64 = tg::randn({3, 4}, f64, &gen);
+  const tg::Tensor w64 = tg::randn({4, 2}, f64, &gen);
+  auto grads = [](const tg::Tensor& x, const tg::Tensor& w0) {
+    tg::ScopedTape scope;
+    tg::Tensor w = w0.clone().detach().requires_grad_();
+    tg::log_softmax(tg::tanh(tg::matmul(x, w)), 1).sum().backward();
+    return w.grad().to(tg::kFloat64);
+  };
+  const tg::Tensor g64 = grads(x64, w64);
+  const tg::Tensor g32 = grads(x64.to(tg::kFloat32), w64.to(tg::kFloat32));
+  CHECK(g32.shape() == g64.shape());
+  CHECK(tg::allclose(g32, g64, 1e-4, 1e-5));
+}

@@ -3,6 +3,8 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <sstream>
 #include <string>
 
@@ -39,6 +41,17 @@ decltype(auto) dispatch_all(Dtype d, F&& f) {
     default:
       return f.template operator()<bool>();
   }
+}
+
+/// static_cast, except that a float outside an integer type's range (UB in C++) saturates and NaN gives 0.
+template <class D, class S>
+D convert(S v) {
+  if constexpr (std::is_integral_v<D> && !std::is_same_v<D, bool> && std::is_floating_point_v<S>) {
+    if (v != v) return D(0);
+    if (v >= static_cast<S>(std::numeric_limits<D>::max())) return std::numeric_limits<D>::max();
+    if (v <= static_cast<S>(std::numeric_limits<D>::min())) return std::numeric_limits<D>::min();
+  }
+  return static_cast<D>(v);
 }
 
 /// Throws ValueError for an undefined tensor.
