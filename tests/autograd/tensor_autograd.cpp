@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <sstream>
+#include <string>
 
 #include "support/tensor_check.hpp"
 
@@ -244,4 +246,28 @@ TEST_CASE("float32 gradients agree with float64") {
   const tg::Tensor g32 = grads(x64.to(tg::kFloat32), w64.to(tg::kFloat32));
   CHECK(g32.shape() == g64.shape());
   CHECK(tg::allclose(g32, g64, 1e-4, 1e-5));
+}
+
+TEST_CASE("recorded tensor graphs can be walked by tooling") {
+  tg::ScopedTape scope;
+  tg::Tensor w = tg::tensor({{1.0, 2.0}, {3.0, 4.0}}, param);
+  const tg::Tensor x = tg::tensor({1.0, -1.0}, f64);
+  const tg::Tensor loss = tg::sigmoid(tg::matmul(w, x)).sum();
+  std::vector<std::string> names;
+  for (tg::TensorNode* n = loss.grad_fn(); n != nullptr; n = n->num_inputs() ? n->input(0).node : nullptr) {
+    names.push_back(n->name());
+  }
+  CHECK(names == std::vector<std::string>{"sum", "sigmoid", "matmul"});
+  tg::TensorNode* mm = loss.grad_fn()->input(0).node->input(0).node;
+  CHECK(mm->output_shape() == tg::Shape{2});
+  CHECK(mm->num_inputs() == 2);
+  CHECK(mm->input(0).leaf.get() == w.impl());
+  CHECK_FALSE(mm->input(1).live());
+  CHECK(scope.tape().node_at(mm->slot) == mm);
+}
+
+TEST_CASE("printing int and bool tensors") {
+  std::ostringstream os;
+  os << tg::tensor(std::vector<std::int64_t>{3, -1}, {2}) << ' ' << (tg::tensor({1.0, 2.0}) > 1.5);
+  CHECK(os.str() == "tensor([3, -1], dtype=int64) tensor([false, true], dtype=bool)");
 }
