@@ -185,13 +185,7 @@ void TensorImpl::refresh() {
   contiguous = c;
 }
 
-void copy_shape(Shape& dst, const Shape& src) {
-  const std::size_t n = src.size();
-  dst.resize(n);
-  const std::int64_t* s = src.data();
-  std::int64_t* d = dst.data();
-  for (std::size_t i = 0; i < n; ++i) d[i] = s[i];
-}
+void copy_shape(Shape& dst, const Shape& src) { dst.assign(src.begin(), src.end()); }
 
 Shape contiguous_strides(const Shape& shape) {
   Shape s(shape.size(), 1);
@@ -223,7 +217,7 @@ Tensor empty_impl(const Shape& shape, Dtype dtype) {
   t->dtype = dtype;
   t->numel = numel;
   copy_shape(t->shape, shape);
-  t->strides.resize(nd);
+  t->strides.resize(nd, boost::container::default_init);
   std::int64_t acc = 1;
   for (std::size_t i = nd; i-- > 0;) {
     t->strides[i] = acc;
