@@ -236,19 +236,14 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
       // them instead of a loop whose trip count the branch predictor would have to guess.
       const double a = adj[i];
       const std::uint32_t lo = end[i - 1];
-      switch (hi - lo) {
-        case 0:
-          break;
-        case 1:
-          adj[args[lo]] += partials[lo] * a;
-          break;
-        case 2:  // in argument order, as the loop would (x * x adds twice into one adjoint)
-          adj[args[lo]] += partials[lo] * a;
-          adj[args[lo + 1]] += partials[lo + 1] * a;
-          break;
-        default:
-          for (std::uint32_t k = lo; k < hi; ++k) adj[args[k]] += partials[k] * a;
-          break;
+      const std::uint32_t n = hi - lo;
+      if (n == 2) {  // in argument order, as the loop would (x * x adds twice into one adjoint)
+        adj[args[lo]] += partials[lo] * a;
+        adj[args[lo + 1]] += partials[lo + 1] * a;
+      } else if (n == 1) {
+        adj[args[lo]] += partials[lo] * a;
+      } else if (n != 0) {
+        for (std::uint32_t k = lo; k < hi; ++k) adj[args[k]] += partials[k] * a;
       }
       hi = lo;
     }
