@@ -54,12 +54,17 @@ for line in open(raw):
         continue
     o = json.loads(line)
     key = (o["bench"], o["metric"], o["unit"])
-    rows.setdefault(key, []).append(float(o["value"]))
+    # null stands for a non-finite value (e.g. the error of a failed gradient check)
+    rows.setdefault(key, []).append(float("inf") if o["value"] is None else float(o["value"]))
 med = {k: statistics.median(v) for k, v in rows.items()}
+
+
+def json_value(v):
+    return v if v == v and abs(v) != float("inf") else None
 
 with open("bench/results/latest.jsonl", "w") as f:
     for (bench, metric, unit), v in sorted(med.items()):
-        f.write(json.dumps({"bench": bench, "metric": metric, "value": v, "unit": unit,
+        f.write(json.dumps({"bench": bench, "metric": metric, "value": json_value(v), "unit": unit,
                             "runs": len(rows[(bench, metric, unit)])}) + "\n")
 
 def fmt(v):
