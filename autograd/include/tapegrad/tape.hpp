@@ -47,18 +47,6 @@ class PodStack {
     size_ += n;
     return out;
   }
-  /// Takes n more slots the caller has already made room for (no check).
-  T* bump(std::size_t n) {
-    T* out = data_ + size_;
-    size_ += n;
-    return out;
-  }
-  /// Grows, if needed, so that n more values fit.
-  void reserve_more(std::size_t n) {
-    if (size_ + n > cap_) grow(size_ + n);
-  }
-  /// How many more values fit without growing.
-  std::size_t room() const { return cap_ - size_; }
   void clear() { size_ = 0; }
   void truncate(std::size_t n) { size_ = n; }
   std::size_t size() const { return size_; }
@@ -106,6 +94,7 @@ class PodPair {
   PodPair& operator=(const PodPair&) = delete;
   ~PodPair() { release(); }
 
+  /// Appends one entry (a, b), growing as needed.
   void push(A a, B b) {
     if (size_ == cap_) [[unlikely]] grow(size_ + 1);
     a_[size_] = a;
@@ -129,11 +118,16 @@ class PodPair {
   }
   /// How many more entries fit without growing.
   std::size_t room() const { return cap_ - size_; }
+  /// Keeps the first n entries (and all the capacity).
   void truncate(std::size_t n) { size_ = n; }
+  /// Number of entries.
   std::size_t size() const { return size_; }
+  /// Bytes held by both arrays.
   std::size_t capacity_bytes() const { return cap_ * (sizeof(A) + sizeof(B)); }
+  /// The first array.
   A* first() { return a_; }
   const A* first() const { return a_; }
+  /// The second array.
   B* second() { return b_; }
   const B* second() const { return b_; }
   /// Releases the memory (used by Tape::shrink()).
