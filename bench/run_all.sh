@@ -68,7 +68,9 @@ with open("bench/results/latest.jsonl", "w") as f:
                             "runs": len(rows[(bench, metric, unit)])}) + "\n")
 
 def fmt(v):
-    return f"{v:.3g}" if abs(v) < 1e5 else f"{v:.3e}"
+    if v != v or abs(v) == float("inf"):
+        return str(v)
+    return f"{v:.0f}" if 1e3 <= abs(v) < 1e9 else f"{v:.3g}"
 
 out = []
 out.append("# Benchmark results\n")
