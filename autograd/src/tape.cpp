@@ -97,7 +97,7 @@ void Tape::reset() {
 void Tape::shrink() {
   reset();
   args_.release();
-  room_ = 0;
+  fast_end_ = 0;
   std::vector<double>().swap(adj_);
   std::vector<double>().swap(grad_);
 }
@@ -114,7 +114,7 @@ void Tape::set_keep_values(bool on) {
 std::uint32_t Tape::push_slow(Op op, double v, std::size_t nargs, const std::uint32_t* idx,
                               const double* p) {
   // Grow every array ahead, so that the fast path then runs for at least kAhead statements: leaves use
-  // slots but no arguments, and room_ is bounded by the fullest array.
+  // slots but no arguments, and fast_end_ is bounded by the fullest array.
   constexpr std::size_t kAhead = 4096;
   slots_.reserve_more(kAhead);
   args_.reserve_more(2 * kAhead + nargs);
@@ -132,13 +132,13 @@ std::uint32_t Tape::push_slow(Op op, double v, std::size_t nargs, const std::uin
 
 void Tape::refresh_room() {
   if (opts_.keep_values) {
-    room_ = 0;  // every push takes the slow path, which records the value
+    fast_end_ = 0;  // every push takes the slow path, which records the value
     return;
   }
   const std::size_t slots = slots_.room();
   const std::size_t args = args_.room() / 2;
   const std::size_t below_limit = kMaxSlots - std::min(kMaxSlots, slots_.size());
-  room_ = std::min({slots, args, below_limit});
+  fast_end_ = slots_.size() + std::min({slots, args, below_limit});
 }
 
 std::size_t Tape::bytes() const {

@@ -252,29 +252,26 @@ class Tape {
 
   // --- recording (used by ops; not needed in user code) ---------------------------------------------
   // Leaves, unary and binary statements (the bulk of any scalar recording) take a fast path with a single
-  // test: room_ counts the statements of up to two arguments that fit in every array without growing.
+  // test: below slot fast_end_, a statement of up to two arguments fits in every array without growing.
   // Everything else (growth, the memory limit, the slot limit, keep_values) is the slow path's business;
-  // with keep_values room_ stays 0, so every push takes the slow path, which also records the value.
+  // with keep_values fast_end_ stays 0, so every push takes the slow path, which also records the value.
   std::uint32_t push_leaf(double v) {
-    if (room_ == 0) [[unlikely]] return push_slow(Op::Leaf, v, 0, nullptr, nullptr);
-    --room_;
+    if (slots_.size() >= fast_end_) [[unlikely]] return push_slow(Op::Leaf, v, 0, nullptr, nullptr);
     return append(Op::Leaf, args_.size());
   }
   std::uint32_t push1(Op op, double v, std::uint32_t a, double pa) {
-    if (room_ == 0) [[unlikely]] return push_slow(op, v, 1, &a, &pa);
-    --room_;
+    if (slots_.size() >= fast_end_) [[unlikely]] return push_slow(op, v, 1, &a, &pa);
     const std::size_t k = args_.bump(1);
     args_.first()[k] = a;
     args_.second()[k] = pa;
     return append(op, k + 1);
   }
   std::uint32_t push2(Op op, double v, std::uint32_t a, double pa, std::uint32_t b, double pb) {
-    if (room_ == 0) [[unlikely]] {
+    if (slots_.size() >= fast_end_) [[unlikely]] {
       const std::uint32_t idx[2] = {a, b};
       const double p[2] = {pa, pb};
       return push_slow(op, v, 2, idx, p);
     }
-    --room_;
     const std::size_t k = args_.bump(2);
     std::uint32_t* ia = args_.first() + k;
     double* pp = args_.second() + k;
@@ -315,7 +312,7 @@ class Tape {
   static Tape* find(std::uint64_t stamp);
 
  private:
-  // The fast path's tail: one slot whose arguments end at `end`. Capacity was checked through room_.
+  // The fast path's tail: one slot whose arguments end at `end`. Capacity was checked through fast_end_.
   std::uint32_t append(Op op, std::size_t end) {
     const std::size_t slot = slots_.bump(1);
     slots_.first()[slot] = op;
@@ -342,7 +339,7 @@ class Tape {
 
   TapeOptions opts_;
   std::uint64_t stamp_;
-  std::size_t room_ = 0;                     // statements of <= 2 arguments that fit without a check
+  std::size_t fast_end_ = 0;                 // slot count below which the fast path may record
   // Per slot: opcode, and the end offset of its arguments (slot i's are [end[i-1], end[i]); end[0] = 0).
   detail::PodPair<Op, std::uint32_t> slots_;
   // Per argument: its slot and the local partial derivative.
