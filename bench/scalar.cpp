@@ -83,6 +83,8 @@ void report_tape_bytes(tgbench::Report& report) {
   const double per_slot = sizeof(tg::Op) + sizeof(std::uint32_t);
   const double per_arg = sizeof(std::uint32_t) + sizeof(double);
   const double used = per_slot * static_cast<double>(t.size()) + per_arg * static_cast<double>(args);
+  report.add("scalar_tape", "tapegrad_bytes_per_leaf", per_slot, "B");
+  report.add("scalar_tape", "tapegrad_bytes_per_unary_op", per_slot + per_arg, "B");
   report.add("scalar_tape", "tapegrad_bytes_per_binary_op", per_slot + 2 * per_arg, "B");
   report.add("scalar_tape", "tapegrad_bytes_per_slot_used", used / static_cast<double>(t.size()), "B");
   report.add("scalar_tape", "tapegrad_bytes_per_slot_reserved",
