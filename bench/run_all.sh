@@ -31,6 +31,7 @@ trap 'rm -rf "$scratch"' EXIT
 raw="$scratch/raw.jsonl"
 : >"$raw"
 failed=()
+load_before="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 for ((r = 1; r <= runs; r++)); do
   for p in "${progs[@]}"; do
     name="${p##*/}"
@@ -44,9 +45,10 @@ mkdir -p bench/results
 model="$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)"
 cores="$(nproc 2>/dev/null || echo '?')"
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-python3 - "$raw" "$runs" "$model" "$cores" "$command" "$commit" "${failed[*]:-}" <<'PY'
+load="${load_before} before, $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') after"
+python3 - "$raw" "$runs" "$model" "$cores" "$command" "$commit" "$load" "${failed[*]:-}" <<'PY'
 import json, statistics, sys, datetime
-raw, runs, model, cores, command, commit, failed = sys.argv[1:8]
+raw, runs, model, cores, command, commit, load, failed = sys.argv[1:9]
 rows = {}
 for line in open(raw):
     line = line.strip()
@@ -79,6 +81,7 @@ out.append(f"- machine: {model or 'unknown CPU'}, {cores} cores")
 out.append(f"- command: `{command}` (Release build, {runs} runs of each program in alternation; "
            "each value is the median over the runs of each program's median of its own repetitions)")
 out.append(f"- commit: {commit}")
+out.append(f"- load average (1, 5, 15 min): {load} (a shared machine slows memory-bound workloads most)")
 if failed:
     out.append(f"- FAILED (nonzero exit, e.g. a gradient check): {failed}")
 out.append("")
