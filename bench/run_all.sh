@@ -24,6 +24,14 @@ if [ ${#progs[@]} -eq 0 ]; then
   exit 1
 fi
 echo "run_all: ${#progs[@]} programs, $runs runs each: ${progs[*]##*/}"
+# The peers are optional (see bench/peers/CMakeLists.txt); say which are missing rather than fail.
+missing_peers=""
+for peer in "adolc:libadolc-dev" "sacado:libtrilinos-sacado-dev libtrilinos-kokkos-dev"; do
+  if [ ! -x "$build/bench/peers/bench_scalar_${peer%%:*}" ]; then
+    echo "run_all: note: peer ${peer%%:*} skipped (not installed: apt-get install ${peer#*:})"
+    missing_peers="$missing_peers ${peer%%:*}"
+  fi
+done
 
 # A scratch working directory: some peers (ADOL-C) write tape files into the current directory.
 scratch="$(mktemp -d)"
@@ -46,9 +54,10 @@ model="$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)"
 cores="$(nproc 2>/dev/null || echo '?')"
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 load="${load_before} before, $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') after"
-python3 - "$raw" "$runs" "$model" "$cores" "$command" "$commit" "$load" "${failed[*]:-}" <<'PY'
+python3 - "$raw" "$runs" "$model" "$cores" "$command" "$commit" "$load" "$missing_peers" \
+  "${failed[*]:-}" <<'PY'
 import json, statistics, sys, datetime
-raw, runs, model, cores, command, commit, load, failed = sys.argv[1:9]
+raw, runs, model, cores, command, commit, load, missing_peers, failed = sys.argv[1:10]
 rows = {}
 for line in open(raw):
     line = line.strip()
@@ -82,6 +91,8 @@ out.append(f"- command: `{command}` (Release build, {runs} runs of each program 
            "each value is the median over the runs of each program's median of its own repetitions)")
 out.append(f"- commit: {commit}")
 out.append(f"- load average (1, 5, 15 min): {load} (a shared machine slows memory-bound workloads most)")
+if missing_peers.strip():
+    out.append(f"- peers skipped (not installed): {missing_peers.strip()}")
 if failed:
     out.append(f"- FAILED (nonzero exit, e.g. a gradient check): {failed}")
 out.append("")
