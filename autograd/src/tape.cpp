@@ -88,6 +88,7 @@ void Tape::reset() {
   values_.truncate(1);
   args_.truncate(0);
   grad_.clear();
+  grad_is_adj_ = false;
   labels_.clear();
   released_upto_ = 0;
   stamp_ = draw_stamp();
@@ -100,6 +101,7 @@ void Tape::shrink() {
   fast_end_ = 0;
   std::vector<double>().swap(adj_);
   std::vector<double>().swap(grad_);
+  grad_is_adj_ = false;
 }
 
 void Tape::set_keep_values(bool on) {
@@ -176,7 +178,10 @@ std::string Tape::label(std::uint32_t i) const {
   return it == labels_.end() ? std::string() : it->second;
 }
 
-void Tape::zero_grad() { std::fill(grad_.begin(), grad_.end(), 0.0); }
+void Tape::zero_grad() {
+  grad_.clear();  // grad(i) reads 0 past the end, so an empty grad_ is all zeros
+  grad_is_adj_ = false;
+}
 
 Tape* Tape::find(std::uint64_t stamp) {
   for (Tape* t = tl_newest_tape; t != nullptr; t = t->prev_in_thread_) {
@@ -211,6 +216,10 @@ void Tape::prepare_sweep(std::uint32_t top, double seed) {
   if (top == 0 || top > size()) {
     throw TapeError("backward: the output is not recorded on this tape (a constant, or created under "
                     "NoGradGuard); it has no gradient to propagate");
+  }
+  if (grad_is_adj_) {
+    grad_.swap(adj_);  // the accumulated gradients move to grad_ before adj_ is reused
+    grad_is_adj_ = false;
   }
   adj_.assign(static_cast<std::size_t>(top) + 1, 0.0);
   adj_[top] = seed;
@@ -262,9 +271,9 @@ void Tape::backward(std::uint32_t top, double seed, BackwardOptions opts) {
   sweep(top, bottom, adj_.data(), false);
   if (bottom > 0) check_released(top);
   if (grad_.empty()) {
-    // First backward since reset: the accumulated gradients are this sweep's adjoints, so take the
-    // buffer instead of zero-filling grad_ and adding (two passes over every slot saved).
-    grad_.swap(adj_);
+    // First backward since reset or zero_grad(): the accumulated gradients are this sweep's adjoints,
+    // so read them where they are instead of zero-filling grad_ and adding (two passes saved).
+    grad_is_adj_ = true;
   } else {
     if (grad_.size() < adj_.size()) grad_.resize(adj_.size(), 0.0);
     for (std::size_t i = 0; i < adj_.size(); ++i) grad_[i] += adj_[i];

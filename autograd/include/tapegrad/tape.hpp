@@ -236,7 +236,10 @@ class Tape {
   void set_keep_values(bool on);
 
   /// Gradient accumulated for slot i by the backward passes since the last zero_grad() (0 if none).
-  double grad(std::uint32_t i) const { return i < grad_.size() ? grad_[i] : 0.0; }
+  double grad(std::uint32_t i) const {
+    const std::vector<double>& g = grad_is_adj_ ? adj_ : grad_;
+    return i < g.size() ? g[i] : 0.0;
+  }
   /// Sets every accumulated scalar gradient to zero.
   void zero_grad();
   /// Runs the reverse sweep seeded with `seed` at slot `top`, accumulating into the scalar gradients.
@@ -347,6 +350,10 @@ class Tape {
   detail::PodStack<double> values_;          // recorded values, only with keep_values
   std::vector<double> adj_;                  // scratch adjoints of the current sweep
   std::vector<double> grad_;                 // accumulated gradients, as PyTorch's .grad
+  // True after the first backward since a reset or zero_grad(): the accumulated gradients are then
+  // exactly that sweep's adjoints, so they are read from adj_ instead of being copied into grad_. The
+  // next sweep (or zero_grad) hands the buffer over to grad_ first.
+  bool grad_is_adj_ = false;
   std::vector<std::pair<std::uint32_t, Node*>> nodes_;  // coarse nodes by slot, ascending
   std::unordered_map<std::uint32_t, std::string> labels_;
   std::uint32_t released_upto_ = 0;          // slots <= this were swept without retain_graph
