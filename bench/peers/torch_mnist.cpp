@@ -3,7 +3,8 @@
 // several one-epoch runs from the same initial weights and the same shuffled order), test accuracy after
 // the epoch, peak RSS, and the epoch's GEMM floor (the same matrix products timed as bare cblas_sgemm
 // calls). Without --threads/--batch it runs itself once per (batch, threads) pair, threads 1 and 2, so
-// that each pair has fresh thread pools and its own peak RSS; bench names are mnist_mlp_b<batch>_t<threads>.
+// that each pair has fresh thread pools and its own peak RSS, with OMP_WAIT_POLICY=PASSIVE unless set (see
+// torch_support.hpp); bench names are mnist_mlp_b<batch>_t<threads>.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -218,6 +219,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  tp::default_passive_omp_wait();
   tgbench::Report report(opt.json);
   std::vector<std::string> notes;
   bool ok = true;

@@ -2,7 +2,8 @@
 // float64 (µs per step, final error checked against the exact reference), (b) float32 matmul forward +
 // backward at 64, 256 and 1024 square (GFLOP/s, beside raw cblas_sgemm doing the same three products) and
 // (c) elementwise add, mul, sigmoid and relu on 10^6 floats (GB/s). Without --threads it runs itself once
-// per thread count (1 and 2); bench names end in _t<threads>.
+// per thread count (1 and 2), with OMP_WAIT_POLICY=PASSIVE unless set (see torch_support.hpp); bench names
+// end in _t<threads>.
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -217,6 +218,7 @@ int main(int argc, char** argv) {
   const bool child = tp::take_bool_flag(argc, argv, tp::kChildFlag);
   const tgbench::Options opt = tgbench::parse_options(argc, argv);
   if (threads > 0) return run_one(opt, threads, child);
+  tp::default_passive_omp_wait();
   tgbench::Report report(opt.json);
   std::vector<std::string> notes;
   bool ok = true;
