@@ -17,7 +17,7 @@ namespace tp = tgbench::torchpeer;
 
 constexpr int kSteps = 10000;
 constexpr double kEta = 0.5;
-// E_total after 10,000 updates, exact double (shared/reference/worked_example.md).
+// E_total after 10,000 updates in exact double, as asserted by tests/examples/test_walkthrough.cpp.
 constexpr double kFinalE = 3.510187782978859e-05;
 constexpr double kFinalETol = 1e-12;
 
