@@ -87,9 +87,11 @@ Tensor BatchNorm1d::forward(const Tensor& x) {
   double momentum = 0.0;
   if (training && options_.track_running_stats) {
     NoGradGuard ng;
-    num_batches_tracked.add_(1.0);
+    // add_(double) refuses int64 tensors, so the counter is rewritten.
+    const double batches = num_batches_tracked.item() + 1.0;
+    num_batches_tracked.fill_(batches);
     // Without a momentum the running statistics are the cumulative average over all batches.
-    momentum = options_.momentum ? *options_.momentum : 1.0 / num_batches_tracked.item();
+    momentum = options_.momentum ? *options_.momentum : 1.0 / batches;
   }
   return functional::batch_norm(x, running_mean, running_var, weight, bias, training, momentum, options_.eps);
 }

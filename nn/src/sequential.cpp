@@ -57,7 +57,4 @@ MLP::MLP(MLPOptions o) {
   }
 }
 
-MLP::MLP(std::initializer_list<std::int64_t> sizes, std::string activation)
-    : MLP(MLPOptions{.sizes = sizes, .activation = std::move(activation)}) {}
-
 }  // namespace tg::nn

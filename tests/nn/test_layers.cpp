@@ -93,7 +93,7 @@ TEST_CASE("Sequential and MLP") {
           "  (7): Sigmoid\n"
           ")");
     CHECK(mlp.num_parameters() == 4 * 8 + 8 + 8 * 8 + 8 + 8 * 2 + 2);
-    nn::MLP small({3, 5, 1});
+    nn::MLP small({.sizes = {3, 5, 1}});
     CHECK(small.size() == 3);
     CHECK(small(tg::randn({7, 3})).shape() == tg::Shape{7, 1});
   }

@@ -174,7 +174,7 @@ TEST_CASE("printing and summary") {
   SUBCASE("summary counts parameters per module and in total") {
     enc.norm->freeze();
     const std::string s = enc.summary();
-    MESSAGE(s);
+    INFO(s);
     CHECK(contains(s, "0: Linear(in_features=3, out_features=4, bias=true)"));
     CHECK(contains(s, "Total parameters: 31 (trainable: 27, frozen: 4); buffer elements: 5"));
     std::istringstream lines(s);
@@ -234,7 +234,7 @@ TEST_CASE("state_dict round trip and load errors") {
       FAIL("load_state_dict accepted a bad dict");
     } catch (const tg::ValueError& e) {
       const std::string msg = e.what();
-      MESSAGE(msg);
+      INFO(msg);
       CHECK(contains(msg, "missing key \"2.bias\""));
       CHECK(contains(msg, "unexpected key \"3.weight\""));
       CHECK(contains(msg, "\"0.weight\": shape [4, 5] in the dict, [4, 3] in the module"));

@@ -107,8 +107,6 @@ class MLP : public Sequential {
  public:
   /// Throws ValueError for fewer than 2 sizes, a non-positive size, or an unknown activation name.
   explicit MLP(MLPOptions o);
-  /// MLP over `sizes` with `activation` between layers.
-  MLP(std::initializer_list<std::int64_t> sizes, std::string activation = "relu");
 };
 
 }  // namespace tg::nn
