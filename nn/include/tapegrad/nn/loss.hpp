@@ -12,7 +12,8 @@
 
 namespace tg::nn {
 
-/// How a loss combines its per-element values: keep them, average them, or add them up.
+/// How a loss combines its per-element values: keep them, average them, or add them up. In every loss
+/// options struct `reduction` is the last field, so `{.beta = 0.5, .reduction = tg::nn::kSum}` reads in order.
 enum class Reduction { None, Mean, Sum };
 inline constexpr Reduction kNone = Reduction::None;
 inline constexpr Reduction kMean = Reduction::Mean;
@@ -28,13 +29,13 @@ struct HalfSquaredErrorOptions {
 };
 /// Options of SmoothL1: quadratic below beta, linear above (beta = 0 is L1).
 struct SmoothL1Options {
-  Reduction reduction = Reduction::Mean;
   double beta = 1.0;
+  Reduction reduction = Reduction::Mean;
 };
 /// Options of Huber: quadratic below delta, delta·(|d| - delta/2) above.
 struct HuberOptions {
-  Reduction reduction = Reduction::Mean;
   double delta = 1.0;
+  Reduction reduction = Reduction::Mean;
 };
 /// Options of binary cross-entropy on probabilities.
 struct BCEOptions {
@@ -57,8 +58,8 @@ struct NLLOptions {
 struct CrossEntropyOptions {
   Tensor weight{};                   ///< optional [C] weight per class
   std::int64_t ignore_index = -100;  ///< class-index targets equal to this contribute nothing
-  Reduction reduction = Reduction::Mean;
   double label_smoothing = 0.0;      ///< in [0, 1]: mixes the target with the uniform distribution
+  Reduction reduction = Reduction::Mean;
 };
 
 namespace functional {
