@@ -180,9 +180,15 @@ Module& Module::train(bool on) {
   return *this;
 }
 
-void Module::zero_grad() {
-  visit([](const Module& m) {
-    for (const auto& p : m.params_) p.second.zero_grad();
+void Module::zero_grad(bool set_to_none) {
+  visit([set_to_none](const Module& m) {
+    for (const auto& p : m.params_) {
+      if (set_to_none) {
+        p.second.impl()->grad.reset();
+      } else {
+        p.second.zero_grad();
+      }
+    }
   });
 }
 

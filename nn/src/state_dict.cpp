@@ -5,6 +5,10 @@
 
 namespace tg::nn {
 
+StateDict::StateDict(std::vector<Item> items) {
+  for (auto& [n, t] : items) insert(std::move(n), std::move(t));
+}
+
 StateDict::StateDict(const std::map<std::string, Tensor>& m) {
   for (const auto& [n, t] : m) insert(n, t);
 }

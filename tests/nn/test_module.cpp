@@ -110,9 +110,14 @@ TEST_CASE("Module parameters survive tape resets and train as leaves") {
   }
   CHECK(lin.weight.grad().at({0, 1}) == 6.0);
   CHECK(lin.bias.grad().at({0}) == 3.0);
+  const double* grad_memory = lin.weight.grad().data_ptr<double>();
   lin.zero_grad();
   CHECK(lin.weight.grad().at({0, 1}) == 0.0);
+  CHECK(lin.weight.grad().data_ptr<double>() == grad_memory);
   CHECK(lin.weight.is_leaf());
+  lin.zero_grad(true);
+  CHECK_FALSE(lin.weight.grad().defined());
+  CHECK_FALSE(lin.bias.grad().defined());
 }
 
 TEST_CASE("train and eval switch the whole tree") {
@@ -260,5 +265,15 @@ TEST_CASE("state_dict round trip and load errors") {
     CHECK_THROWS_AS(sd.at("nope"), tg::IndexError);
     CHECK_THROWS_AS(nn::StateDict(sd).insert("0.bias", tg::zeros({1})), tg::ValueError);
     CHECK(nn::StateDict(sd.to_map()).size() == 4);
+  }
+  SUBCASE("a state dict converts to and from a plain list of named tensors") {
+    const std::vector<std::pair<std::string, tg::Tensor>>& list = a.state_dict();
+    CHECK(list.size() == 4);
+    std::vector<std::pair<std::string, tg::Tensor>> copies;
+    for (const auto& [n, t] : a.state_dict()) copies.emplace_back(n, t.clone());
+    b.load_state_dict(copies);
+    CHECK(tg::equal(b.at<nn::Linear>(2)->bias, a.at<nn::Linear>(2)->bias));
+    copies.push_back(copies.front());
+    CHECK_THROWS_AS(b.load_state_dict(copies), tg::ValueError);
   }
 }

@@ -110,8 +110,9 @@ class Module {
   Module& eval() { return train(false); }
   /// True in training mode (the default).
   bool is_training() const { return training_; }
-  /// Sets every parameter's accumulated gradient to zero (keeping its memory for the next step).
-  void zero_grad();
+  /// Clears every parameter's accumulated gradient: zeroed in place, keeping its memory for the next
+  /// step (the default), or dropped (grad() undefined) with set_to_none, as PyTorch's default.
+  void zero_grad(bool set_to_none = false);
   /// Turns gradients on or off for every parameter of the tree (freezing when off).
   Module& requires_grad_(bool on = true);
   /// Freezes every parameter (requires_grad off): an optimizer then leaves them unchanged.

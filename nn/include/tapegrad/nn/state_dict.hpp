@@ -22,8 +22,14 @@ class StateDict {
   using const_iterator = std::vector<Item>::const_iterator;
 
   StateDict() = default;
+  /// The entries of a list of (name, tensor) pairs, in its order, such as the named tensors a file
+  /// loader returns. Throws ValueError on a repeated name.
+  StateDict(std::vector<Item> items);  // NOLINT: implicit, so loaded tensor lists pass straight in
   /// The entries of a std::map (in name order).
   explicit StateDict(const std::map<std::string, Tensor>& m);
+  /// The entries as a plain list of (name, tensor) pairs (a copy of the handles, sharing data), so that a
+  /// state dict passes straight to functions taking `std::vector<std::pair<std::string, Tensor>>`.
+  operator std::vector<Item>() const { return items_; }  // NOLINT: implicit on purpose
 
   /// Appends name → t. Throws ValueError when the name is already present.
   void insert(std::string name, Tensor t);
