@@ -8,6 +8,7 @@
 #include <ostream>
 #include <sstream>
 #include <typeinfo>
+#include <unordered_set>
 
 namespace tg::nn {
 
@@ -100,8 +101,12 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
     for (const auto& p : params_) out.push_back(p.second);
     return out;
   }
+  // A parameter shared by two modules (tied weights) is listed once, so an optimizer updates it once.
+  std::unordered_set<const void*> seen;
   visit([&](const Module& m) {
-    for (const auto& p : m.params_) out.push_back(p.second);
+    for (const auto& p : m.params_) {
+      if (seen.insert(p.second.impl()).second) out.push_back(p.second);
+    }
   });
   return out;
 }
@@ -112,8 +117,11 @@ StateDict Module::named_parameters(bool recurse) const {
     for (const auto& [n, t] : params_) out.insert(n, t);
     return out;
   }
+  std::unordered_set<const void*> seen;
   walk("", [&](const std::string& prefix, const Module& m) {
-    for (const auto& [n, t] : m.params_) out.insert(join(prefix, n), t);
+    for (const auto& [n, t] : m.params_) {
+      if (seen.insert(t.impl()).second) out.insert(join(prefix, n), t);
+    }
   });
   return out;
 }

@@ -94,6 +94,16 @@ TEST_CASE("Module registration and traversal") {
     CHECK(p.requires_grad());
     CHECK(p.at({0}) == 2.0);
   }
+  SUBCASE("a shared parameter or module is listed once") {
+    nn::Module m;
+    auto lin = std::make_shared<nn::Linear>(2, 2);
+    m.register_module("a", lin);
+    m.register_module("b", lin);
+    m.register_parameter("tied", lin->weight);
+    CHECK(m.parameters().size() == 2);
+    CHECK(m.named_parameters().keys() == std::vector<std::string>{"tied", "a.bias"});
+    CHECK(m.state_dict().size() == 5);
+  }
   SUBCASE("replace_module") {
     enc.layers->replace_module("1", std::make_shared<nn::Tanh>());
     CHECK(enc.layers->named_children()[1].second->name() == "Tanh");

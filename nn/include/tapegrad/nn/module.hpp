@@ -81,9 +81,10 @@ class Module {
   }
 
   // --- walking the tree ----------------------------------------------------------------------------
-  /// The parameters of this module and (with recurse) of its descendants, in registration order.
+  /// The parameters of this module and (with recurse) of its descendants, in registration order. A
+  /// parameter shared by several modules (tied weights) is listed once, under its first name.
   std::vector<Tensor> parameters(bool recurse = true) const;
-  /// The parameters under dotted names, e.g. "layers.0.weight".
+  /// The parameters under dotted names, e.g. "layers.0.weight" (shared ones once).
   StateDict named_parameters(bool recurse = true) const;
   /// The buffers of this module and (with recurse) of its descendants.
   std::vector<Tensor> buffers(bool recurse = true) const;
