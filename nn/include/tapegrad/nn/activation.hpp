@@ -15,18 +15,21 @@ namespace tg::nn {
 /// The logistic function 1 / (1 + e^-x).
 class Sigmoid : public UnaryModule {
  public:
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::sigmoid(x); }
 };
 
 /// tanh x.
 class Tanh : public UnaryModule {
  public:
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::tanh(x); }
 };
 
 /// max(x, 0).
 class ReLU : public UnaryModule {
  public:
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::relu(x); }
 };
 
@@ -35,7 +38,9 @@ class LeakyReLU : public UnaryModule {
  public:
   /// LeakyReLU with the given slope for negative inputs.
   explicit LeakyReLU(double negative_slope = 0.01) : negative_slope_(negative_slope) {}
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::leaky_relu(x, negative_slope_); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
 
  private:
@@ -54,7 +59,9 @@ class PReLU : public UnaryModule {
  public:
   /// Throws ValueError for num_parameters ≤ 0.
   explicit PReLU(PReLUOptions o = {});
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::prelu(x, weight); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
 
   Tensor weight;  ///< [num_parameters]
@@ -68,7 +75,9 @@ class ELU : public UnaryModule {
  public:
   /// ELU with the given alpha.
   explicit ELU(double alpha = 1.0) : alpha_(alpha) {}
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::elu(x, alpha_); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
 
  private:
@@ -78,6 +87,7 @@ class ELU : public UnaryModule {
 /// Self-normalising ELU.
 class SELU : public UnaryModule {
  public:
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::selu(x); }
 };
 
@@ -87,7 +97,9 @@ class GELU : public UnaryModule {
   /// GELU evaluated as `approximate` says.
   explicit GELU(functional::GeluApproximation approximate = functional::GeluApproximation::None)
       : approximate_(approximate) {}
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::gelu(x, approximate_); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
 
  private:
@@ -97,6 +109,7 @@ class GELU : public UnaryModule {
 /// x·σ(x).
 class SiLU : public UnaryModule {
  public:
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::silu(x); }
 };
 /// Swish is SiLU.
@@ -105,6 +118,7 @@ using Swish = SiLU;
 /// x·tanh(softplus(x)).
 class Mish : public UnaryModule {
  public:
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::mish(x); }
 };
 
@@ -119,7 +133,9 @@ class Softplus : public UnaryModule {
  public:
   /// Throws ValueError unless beta > 0.
   explicit Softplus(SoftplusOptions o = {});
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::softplus(x, options_.beta, options_.threshold); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
 
  private:
@@ -129,6 +145,7 @@ class Softplus : public UnaryModule {
 /// x / (1 + |x|).
 class Softsign : public UnaryModule {
  public:
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::softsign(x); }
 };
 
@@ -143,7 +160,9 @@ class Hardtanh : public UnaryModule {
  public:
   /// Throws ValueError when min_val > max_val.
   explicit Hardtanh(HardtanhOptions o = {});
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::hardtanh(x, options_.min_val, options_.max_val); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
 
  private:
@@ -155,7 +174,9 @@ class Softmax : public UnaryModule {
  public:
   /// Softmax along dim (negative counts from the end).
   explicit Softmax(std::int64_t dim = -1) : dim_(dim) {}
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::softmax(x, dim_); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
 
  private:
@@ -167,7 +188,9 @@ class LogSoftmax : public UnaryModule {
  public:
   /// LogSoftmax along dim (negative counts from the end).
   explicit LogSoftmax(std::int64_t dim = -1) : dim_(dim) {}
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return functional::log_softmax(x, dim_); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
 
  private:

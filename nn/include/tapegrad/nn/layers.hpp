@@ -33,6 +33,7 @@ class Linear : public UnaryModule {
   Tensor forward(const Tensor& x) override;
   /// Draws weight and bias afresh from the default generator.
   void reset_parameters();
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
   /// The options the layer was built with.
   const LinearOptions& options() const { return options_; }
@@ -57,7 +58,9 @@ class Dropout : public UnaryModule {
   explicit Dropout(DropoutOptions o = {});
   /// Dropout with probability p, drawing from the default generator.
   explicit Dropout(double p) : Dropout(DropoutOptions{.p = p}) {}
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override;
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
   /// The options the layer was built with.
   const DropoutOptions& options() const { return options_; }
@@ -72,7 +75,9 @@ class Flatten : public UnaryModule {
  public:
   /// Flatten over [start_dim, end_dim] (negative dims count from the end).
   explicit Flatten(std::int64_t start_dim = 1, std::int64_t end_dim = -1);
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override;
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
 
  private:
@@ -83,7 +88,9 @@ class Flatten : public UnaryModule {
 /// Returns its input (a placeholder in Sequential or when switching a layer off).
 class Identity : public UnaryModule {
  public:
+  /// A layer that returns its input.
   Identity() = default;
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override { return x; }
 };
 
@@ -103,7 +110,9 @@ class LayerNorm : public UnaryModule {
   explicit LayerNorm(LayerNormOptions o);
   /// LayerNorm over the trailing dims `normalized_shape`.
   explicit LayerNorm(Shape normalized_shape) : LayerNorm(LayerNormOptions{.normalized_shape = std::move(normalized_shape)}) {}
+  /// Applies the layer to x (see the class comment).
   Tensor forward(const Tensor& x) override;
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
   /// The options the layer was built with.
   const LayerNormOptions& options() const { return options_; }
@@ -138,6 +147,7 @@ class BatchNorm1d : public UnaryModule {
   Tensor forward(const Tensor& x) override;
   /// Resets the running statistics to mean 0, variance 1 and zero batches.
   void reset_running_stats();
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
   /// The options the layer was built with.
   const BatchNormOptions& options() const { return options_; }
@@ -171,6 +181,7 @@ class Embedding : public UnaryModule {
       : Embedding(EmbeddingOptions{.num_embeddings = num_embeddings, .embedding_dim = embedding_dim}) {}
   /// indices [...] → [..., embedding_dim]; IndexError names the layer and the bad index.
   Tensor forward(const Tensor& indices) override;
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
   /// The options the layer was built with.
   const EmbeddingOptions& options() const { return options_; }

@@ -96,11 +96,13 @@ std::ostream& operator<<(std::ostream& os, Reduction r);
 /// Mean squared error, as a module: `loss = MSELoss()(prediction, target)`.
 class MSELoss : public Module {
  public:
+  /// The loss with the given options.
   explicit MSELoss(LossOptions o = {}) : options(o) {}
   /// The loss of input against target.
   Tensor forward(const Tensor& input, const Tensor& target) const { return functional::mse_loss(input, target, options); }
   /// Same as forward.
   Tensor operator()(const Tensor& input, const Tensor& target) const { return forward(input, target); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
   LossOptions options;
 };
@@ -108,6 +110,7 @@ class MSELoss : public Module {
 /// The worked example's E = Σ ½(target - out)², summed by default.
 class HalfSquaredErrorLoss : public Module {
  public:
+  /// The loss with the given options.
   explicit HalfSquaredErrorLoss(HalfSquaredErrorOptions o = {}) : options(o) {}
   /// The loss of input against target.
   Tensor forward(const Tensor& input, const Tensor& target) const {
@@ -115,6 +118,7 @@ class HalfSquaredErrorLoss : public Module {
   }
   /// Same as forward.
   Tensor operator()(const Tensor& input, const Tensor& target) const { return forward(input, target); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
   HalfSquaredErrorOptions options;
 };
@@ -122,11 +126,13 @@ class HalfSquaredErrorLoss : public Module {
 /// Mean absolute error.
 class L1Loss : public Module {
  public:
+  /// The loss with the given options.
   explicit L1Loss(LossOptions o = {}) : options(o) {}
   /// The loss of input against target.
   Tensor forward(const Tensor& input, const Tensor& target) const { return functional::l1_loss(input, target, options); }
   /// Same as forward.
   Tensor operator()(const Tensor& input, const Tensor& target) const { return forward(input, target); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
   LossOptions options;
 };
@@ -142,6 +148,7 @@ class SmoothL1Loss : public Module {
   }
   /// Same as forward.
   Tensor operator()(const Tensor& input, const Tensor& target) const { return forward(input, target); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
   SmoothL1Options options;
 };
@@ -155,6 +162,7 @@ class HuberLoss : public Module {
   Tensor forward(const Tensor& input, const Tensor& target) const { return functional::huber_loss(input, target, options); }
   /// Same as forward.
   Tensor operator()(const Tensor& input, const Tensor& target) const { return forward(input, target); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
   HuberOptions options;
 };
@@ -162,6 +170,7 @@ class HuberLoss : public Module {
 /// Binary cross-entropy on probabilities.
 class BCELoss : public Module {
  public:
+  /// The loss with the given options.
   explicit BCELoss(BCEOptions o = {}) : options(std::move(o)) {}
   /// The loss of input against target.
   Tensor forward(const Tensor& input, const Tensor& target) const {
@@ -169,6 +178,7 @@ class BCELoss : public Module {
   }
   /// Same as forward.
   Tensor operator()(const Tensor& input, const Tensor& target) const { return forward(input, target); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
   BCEOptions options;
 };
@@ -176,6 +186,7 @@ class BCELoss : public Module {
 /// Binary cross-entropy on logits (stable for any logit).
 class BCEWithLogitsLoss : public Module {
  public:
+  /// The loss with the given options.
   explicit BCEWithLogitsLoss(BCEWithLogitsOptions o = {}) : options(std::move(o)) {}
   /// The loss of input against target.
   Tensor forward(const Tensor& input, const Tensor& target) const {
@@ -183,6 +194,7 @@ class BCEWithLogitsLoss : public Module {
   }
   /// Same as forward.
   Tensor operator()(const Tensor& input, const Tensor& target) const { return forward(input, target); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
   BCEWithLogitsOptions options;
 };
@@ -190,11 +202,13 @@ class BCEWithLogitsLoss : public Module {
 /// Negative log-likelihood on log-probabilities and class indices.
 class NLLLoss : public Module {
  public:
+  /// The loss with the given options.
   explicit NLLLoss(NLLOptions o = {}) : options(std::move(o)) {}
   /// The loss of input against target.
   Tensor forward(const Tensor& input, const Tensor& target) const { return functional::nll_loss(input, target, options); }
   /// Same as forward.
   Tensor operator()(const Tensor& input, const Tensor& target) const { return forward(input, target); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
   NLLOptions options;
 };
@@ -210,6 +224,7 @@ class CrossEntropyLoss : public Module {
   }
   /// Same as forward.
   Tensor operator()(const Tensor& input, const Tensor& target) const { return forward(input, target); }
+  /// Writes the layer with its options, as a printed model shows it.
   void pretty_print(std::ostream& os) const override;
   CrossEntropyOptions options;
 };

@@ -55,7 +55,9 @@ class StateDict {
   const std::vector<Item>& items() const { return items_; }
   /// Entry i in insertion order.
   const Item& operator[](std::size_t i) const { return items_[i]; }
+  /// Iteration over the entries in order.
   const_iterator begin() const { return items_.begin(); }
+  /// End of the entries.
   const_iterator end() const { return items_.end(); }
   /// The same entries as a std::map (for code that wants name order).
   std::map<std::string, Tensor> to_map() const;
