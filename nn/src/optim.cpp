@@ -233,7 +233,13 @@ void Optimizer::check_state_dict(const NamedTensors& sd, StateDictProblems& prob
       if (!is_scalar(*st, kInt64) || st->item() < 1) {
         problems.mismatched.push_back(prefix + sh + "step: expected a 0-d int64 tensor >= 1");
       }
-      if (!opts_ok) continue;
+      if (!opts_ok) {
+        // Without the group's options the needed buffers are unknown: do not call them unexpected.
+        for (auto it = by_name.lower_bound(sh); it != by_name.end() && it->first.starts_with(sh); ++it) {
+          used[it->first] = true;
+        }
+        continue;
+      }
       const Tensor& p = groups_[g].params[j];
       for (std::size_t b = 0; b < buffer_names_.size(); ++b) {
         if (!needs_buffer(opts, b)) continue;
