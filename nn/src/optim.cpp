@@ -3,31 +3,11 @@
 #include "tapegrad/nn/optim.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <map>
-#include <sstream>
 
 namespace tg::nn {
 
 namespace {
-
-// Parses "state.<i>.<rest>" or "group.<i>.<rest>"; false when the key does not have that form.
-bool split_key(const std::string& key, std::string_view head, std::size_t& index, std::string& rest) {
-  if (key.size() <= head.size() + 1 || key.compare(0, head.size(), head) != 0 || key[head.size()] != '.') {
-    return false;
-  }
-  const std::size_t start = head.size() + 1;
-  const std::size_t dot = key.find('.', start);
-  if (dot == std::string::npos || dot == start || dot - start > 18) return false;
-  std::size_t value = 0;
-  for (std::size_t i = start; i < dot; ++i) {
-    if (key[i] < '0' || key[i] > '9') return false;
-    value = value * 10 + static_cast<std::size_t>(key[i] - '0');
-  }
-  index = value;
-  rest = key.substr(dot + 1);
-  return true;
-}
 
 bool is_scalar(const Tensor& t, Dtype d) { return t.defined() && t.dim() == 0 && t.dtype() == d; }
 
@@ -108,7 +88,7 @@ void Optimizer::step() {
     const std::span<const double> o(group.options);
     for (Tensor& p : group.params) {
       ParamState& s = state_[k++];
-      detail::TensorImpl* gi = p.impl()->grad.get();
+      tg::detail::TensorImpl* gi = p.impl()->grad.get();
       if (gi == nullptr) continue;
       if (gi->shape != p.shape() || gi->dtype != p.dtype() || !gi->contiguous) {
         throw ShapeError(std::string(name()) + ".step: parameter " + std::to_string(k - 1) + " of shape " +
@@ -314,7 +294,7 @@ std::vector<std::string_view> SGDOptions::names() {
   return {"lr", "momentum", "dampening", "weight_decay", "nesterov"};
 }
 std::vector<double> SGDOptions::pack() const {
-  return {o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov ? 1.0 : 0.0};
+  return {lr, momentum, dampening, weight_decay, nesterov ? 1.0 : 0.0};
 }
 SGDOptions SGDOptions::unpack(std::span<const double> v) {
   return {.lr = v[0], .momentum = v[1], .dampening = v[2], .weight_decay = v[3], .nesterov = v[4] != 0.0};
@@ -324,7 +304,7 @@ std::vector<std::string_view> AdamOptions::names() {
   return {"lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad"};
 }
 std::vector<double> AdamOptions::pack() const {
-  return {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.amsgrad ? 1.0 : 0.0};
+  return {lr, beta1, beta2, eps, weight_decay, amsgrad ? 1.0 : 0.0};
 }
 AdamOptions AdamOptions::unpack(std::span<const double> v) {
   return {.lr = v[0], .beta1 = v[1], .beta2 = v[2], .eps = v[3], .weight_decay = v[4], .amsgrad = v[5] != 0.0};
@@ -334,7 +314,7 @@ std::vector<std::string_view> RMSpropOptions::names() {
   return {"lr", "alpha", "eps", "weight_decay", "momentum", "centered"};
 }
 std::vector<double> RMSpropOptions::pack() const {
-  return {o.lr, o.alpha, o.eps, o.weight_decay, o.momentum, o.centered ? 1.0 : 0.0};
+  return {lr, alpha, eps, weight_decay, momentum, centered ? 1.0 : 0.0};
 }
 RMSpropOptions RMSpropOptions::unpack(std::span<const double> v) {
   return {.lr = v[0], .alpha = v[1], .eps = v[2], .weight_decay = v[3], .momentum = v[4], .centered = v[5] != 0.0};
@@ -344,7 +324,7 @@ std::vector<std::string_view> AdagradOptions::names() {
   return {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"};
 }
 std::vector<double> AdagradOptions::pack() const {
-  return {o.lr, o.lr_decay, o.weight_decay, o.initial_accumulator_value, o.eps};
+  return {lr, lr_decay, weight_decay, initial_accumulator_value, eps};
 }
 AdagradOptions AdagradOptions::unpack(std::span<const double> v) {
   return {.lr = v[0], .lr_decay = v[1], .weight_decay = v[2], .initial_accumulator_value = v[3], .eps = v[4]};

@@ -15,6 +15,7 @@
 #include <span>
 
 #include "tapegrad/nn/datasets.hpp"
+#include "tapegrad/nn/idx.hpp"
 #include "tapegrad/nn/loader.hpp"
 #include "tapegrad/tensor.hpp"
 
