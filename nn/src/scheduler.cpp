@@ -10,6 +10,30 @@
 
 namespace tg::nn {
 
+namespace {
+
+// Finds each wanted key in sd with the given shape and dtype; throws StateDictError listing every problem.
+std::vector<const Tensor*> take(const NamedTensors& sd, const NamedTensors& want, const std::string& who) {
+  StateDictProblems problems;
+  check_named_tensors(want, sd, problems);
+  if (!problems.empty()) throw StateDictError(who, std::move(problems));
+  std::vector<const Tensor*> out;
+  for (const auto& [key, w] : want) {
+    for (const auto& [k, t] : sd) {
+      if (k == key) out.push_back(&t);
+    }
+  }
+  return out;
+}
+
+Tensor int_scalar(std::int64_t v) { return scalar_tensor(static_cast<double>(v), {.dtype = kInt64}); }
+
+Tensor doubles(const std::vector<double>& v) {
+  return tensor(v, Shape{static_cast<std::int64_t>(v.size())}, {.dtype = kFloat64});
+}
+
+}  // namespace
+
 LRScheduler::LRScheduler(Optimizer& optimizer) : opt_(&optimizer) {
   for (std::size_t g = 0; g < optimizer.num_param_groups(); ++g) base_lrs_.push_back(optimizer.lr(g));
   last_lr_ = base_lrs_;
@@ -31,6 +55,20 @@ void LRScheduler::set_epoch(std::int64_t epoch) {
   if (epoch < 0) throw ValueError("LRScheduler::set_epoch: epoch must be >= 0, got " + std::to_string(epoch));
   last_epoch_ = epoch;
   apply();
+}
+
+NamedTensors LRScheduler::state_dict() const {
+  return {{"last_epoch", int_scalar(last_epoch_)}, {"base_lrs", doubles(base_lrs_)}, {"last_lr", doubles(last_lr_)}};
+}
+
+void LRScheduler::load_state_dict(const NamedTensors& sd) {
+  const std::vector<const Tensor*> t = take(sd, state_dict(), "LRScheduler::load_state_dict");
+  if (t[0]->item() < 0) {
+    throw StateDictError("LRScheduler::load_state_dict", {{}, {}, {"last_epoch: must be >= 0"}});
+  }
+  last_epoch_ = t[0]->item<std::int64_t>();
+  base_lrs_ = t[1]->to_vector<double>();
+  last_lr_ = t[2]->to_vector<double>();
 }
 
 StepLR::StepLR(Optimizer& optimizer, StepLROptions options) : LRScheduler(optimizer), o_(options) {
@@ -104,6 +142,21 @@ void ReduceLROnPlateau::step(double metric) {
     cooldown_counter_ = o_.cooldown;
     bad_epochs_ = 0;
   }
+}
+
+NamedTensors ReduceLROnPlateau::state_dict() const {
+  return {{"best", scalar_tensor(best_, {.dtype = kFloat64})},
+          {"num_bad_epochs", int_scalar(bad_epochs_)},
+          {"cooldown_counter", int_scalar(cooldown_counter_)},
+          {"last_epoch", int_scalar(last_epoch_)}};
+}
+
+void ReduceLROnPlateau::load_state_dict(const NamedTensors& sd) {
+  const std::vector<const Tensor*> t = take(sd, state_dict(), "ReduceLROnPlateau::load_state_dict");
+  best_ = t[0]->item();
+  bad_epochs_ = t[1]->item<std::int64_t>();
+  cooldown_counter_ = t[2]->item<std::int64_t>();
+  last_epoch_ = t[3]->item<std::int64_t>();
 }
 
 }  // namespace tg::nn

@@ -99,3 +99,36 @@ TEST_CASE("ReduceLROnPlateau") {
     CHECK_THROWS_AS(ReduceLROnPlateau(opt, {.patience = -1}), tg::ValueError);
   }
 }
+
+TEST_CASE("scheduler state dicts resume the schedule") {
+  tg::Tensor a = leaf();
+  SUBCASE("StepLR") {
+    SGD opt({a}, {.lr = 0.1});
+    StepLR s(opt, {.step_size = 2, .gamma = 0.5});
+    s.step();
+    s.step();
+    s.step();
+    const NamedTensors sd = s.state_dict();
+    SGD opt2({leaf()}, {.lr = 0.1});
+    StepLR s2(opt2, {.step_size = 2, .gamma = 0.5});
+    s2.load_state_dict(sd);
+    CHECK(s2.last_epoch() == 3);
+    s.step();
+    s2.step();
+    CHECK(opt2.lr(0) == opt.lr(0));
+    CHECK(opt2.lr(0) == doctest::Approx(0.025));
+    CHECK_THROWS_AS(s2.load_state_dict({}), StateDictError);
+  }
+  SUBCASE("ReduceLROnPlateau") {
+    SGD opt({a}, {.lr = 0.1});
+    ReduceLROnPlateau s(opt, {.patience = 1});
+    s.step(1.0);
+    s.step(2.0);
+    ReduceLROnPlateau s2(opt, {.patience = 1});
+    s2.load_state_dict(s.state_dict());
+    CHECK(s2.best() == 1.0);
+    CHECK(s2.num_bad_epochs() == 1);
+    s2.step(2.0);
+    CHECK(opt.lr(0) == doctest::Approx(0.01));
+  }
+}

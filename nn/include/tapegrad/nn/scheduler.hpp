@@ -32,6 +32,11 @@ class LRScheduler {
   const std::vector<double>& last_lr() const { return last_lr_; }
   /// The lr of each group when the scheduler was made.
   const std::vector<double>& base_lrs() const { return base_lrs_; }
+  /// The scheduler's progress: "last_epoch" (0-d int64), "base_lrs" and "last_lr" (float64 [groups]).
+  NamedTensors state_dict() const;
+  /// Restores a state_dict() (the optimizer's lrs are not touched: they live in its own state). Throws
+  /// StateDictError for missing, unexpected or mismatched entries; nothing changes then.
+  void load_state_dict(const NamedTensors& sd);
 
  protected:
   explicit LRScheduler(Optimizer& optimizer);
@@ -129,6 +134,10 @@ class ReduceLROnPlateau {
   std::int64_t cooldown_counter() const { return cooldown_counter_; }
   /// Number of step() calls.
   std::int64_t last_epoch() const { return last_epoch_; }
+  /// The progress: "best" (0-d float64), "num_bad_epochs", "cooldown_counter", "last_epoch" (0-d int64).
+  NamedTensors state_dict() const;
+  /// Restores a state_dict(); StateDictError for missing, unexpected or mismatched entries.
+  void load_state_dict(const NamedTensors& sd);
 
  private:
   bool is_better(double a) const;
