@@ -1,8 +1,11 @@
 // The update rules of SGD, Adam/AdamW, RMSprop and Adagrad, as in PyTorch's documented algorithms. Each
 // is one fused loop over the raw data: arithmetic in double, state stored in the parameter's dtype, and
-// no temporary tensors, so a step after the first allocates nothing.
+// no temporary tensors, so a step after the first allocates nothing. This file is compiled with
+// -fno-math-errno (nn/CMakeLists.txt): errno from std::sqrt would keep GCC from vectorizing the loops.
+#include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <type_traits>
 
 #include "tapegrad/nn/optim.hpp"
 
@@ -40,6 +43,23 @@ std::vector<ParamGroup<O>> one_group(std::vector<Tensor> params, const O& option
   std::vector<ParamGroup<O>> groups;
   groups.push_back(ParamGroup<O>{std::move(params), options});
   return groups;
+}
+
+// Calls f with two std::bool_constant arguments, so that option branches leave the inner loops and
+// GCC can vectorize them.
+template <class F>
+void with_flags(bool a, bool b, F&& f) {
+  if (a) {
+    if (b) {
+      f(std::true_type{}, std::true_type{});
+    } else {
+      f(std::true_type{}, std::false_type{});
+    }
+  } else if (b) {
+    f(std::false_type{}, std::true_type{});
+  } else {
+    f(std::false_type{}, std::false_type{});
+  }
 }
 
 template <class T>
@@ -148,20 +168,22 @@ void Adam::update(std::span<const double> o, Tensor& p, const Tensor& g, ParamSt
     T* m = raw<T>(s.buffers[kExpAvg]);
     T* v = raw<T>(s.buffers[kExpAvgSq]);
     T* vmax = amsgrad ? raw<T>(s.buffers[kMaxExpAvgSq]) : nullptr;
-    for (std::int64_t i = 0; i < n; ++i) {
-      double wi = static_cast<double>(w[i]);
-      if (decoupled_) wi = static_cast<double>(static_cast<T>(wi * shrink));
-      const double d = static_cast<double>(gr[i]) + l2 * wi;
-      m[i] = static_cast<T>(b1 * static_cast<double>(m[i]) + (1.0 - b1) * d);
-      v[i] = static_cast<T>(b2 * static_cast<double>(v[i]) + (1.0 - b2) * d * d);
-      double second = static_cast<double>(v[i]);
-      if (vmax != nullptr) {
-        if (v[i] > vmax[i]) vmax[i] = v[i];
-        second = static_cast<double>(vmax[i]);
+    with_flags(amsgrad, decoupled_, [&](auto ams, auto dec) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        double wi = static_cast<double>(w[i]);
+        if constexpr (dec.value) wi = static_cast<double>(static_cast<T>(wi * shrink));
+        const double d = static_cast<double>(gr[i]) + l2 * wi;
+        m[i] = static_cast<T>(b1 * static_cast<double>(m[i]) + (1.0 - b1) * d);
+        v[i] = static_cast<T>(b2 * static_cast<double>(v[i]) + (1.0 - b2) * d * d);
+        double second = static_cast<double>(v[i]);
+        if constexpr (ams.value) {
+          vmax[i] = std::max(vmax[i], v[i]);
+          second = static_cast<double>(vmax[i]);
+        }
+        const double denom = std::sqrt(second) / bc2_sqrt + eps;
+        w[i] = static_cast<T>(wi - step_size * static_cast<double>(m[i]) / denom);
       }
-      const double denom = std::sqrt(second) / bc2_sqrt + eps;
-      w[i] = static_cast<T>(wi - step_size * static_cast<double>(m[i]) / denom);
-    }
+    });
   });
 }
 
@@ -213,24 +235,26 @@ void RMSprop::update(std::span<const double> o, Tensor& p, const Tensor& g, Para
     T* sq = raw<T>(s.buffers[kSquareAvg]);
     T* buf = mu > 0.0 ? raw<T>(s.buffers[kRmsMomentumBuf]) : nullptr;
     T* gavg = centered ? raw<T>(s.buffers[kGradAvg]) : nullptr;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const double wi = static_cast<double>(w[i]);
-      const double d = static_cast<double>(gr[i]) + wd * wi;
-      sq[i] = static_cast<T>(alpha * static_cast<double>(sq[i]) + (1.0 - alpha) * d * d);
-      double var = static_cast<double>(sq[i]);
-      if (gavg != nullptr) {
-        gavg[i] = static_cast<T>(alpha * static_cast<double>(gavg[i]) + (1.0 - alpha) * d);
-        const double ga = static_cast<double>(gavg[i]);
-        var -= ga * ga;
+    with_flags(centered, mu > 0.0, [&](auto cen, auto mom) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        const double wi = static_cast<double>(w[i]);
+        const double d = static_cast<double>(gr[i]) + wd * wi;
+        sq[i] = static_cast<T>(alpha * static_cast<double>(sq[i]) + (1.0 - alpha) * d * d);
+        double var = static_cast<double>(sq[i]);
+        if constexpr (cen.value) {
+          gavg[i] = static_cast<T>(alpha * static_cast<double>(gavg[i]) + (1.0 - alpha) * d);
+          const double ga = static_cast<double>(gavg[i]);
+          var -= ga * ga;
+        }
+        const double denom = std::sqrt(var) + eps;
+        if constexpr (mom.value) {
+          buf[i] = static_cast<T>(mu * static_cast<double>(buf[i]) + d / denom);
+          w[i] = static_cast<T>(wi - lr * static_cast<double>(buf[i]));
+        } else {
+          w[i] = static_cast<T>(wi - lr * d / denom);
+        }
       }
-      const double denom = std::sqrt(var) + eps;
-      if (buf != nullptr) {
-        buf[i] = static_cast<T>(mu * static_cast<double>(buf[i]) + d / denom);
-        w[i] = static_cast<T>(wi - lr * static_cast<double>(buf[i]));
-      } else {
-        w[i] = static_cast<T>(wi - lr * d / denom);
-      }
-    }
+    });
   });
 }
 
