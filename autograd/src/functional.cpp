@@ -79,7 +79,7 @@ Tensor hessian(const TensorFunction& f, const Tensor& x, FunctionalOptions opts)
   const Tensor y = f(p);
   detail::check_defined("hessian", y);
   check_one_element("hessian", y);
-  const Tensor g = grad({y}, {p}, {.retain_graph = true, .create_graph = true})[0];
+  const Tensor g = grad({y}, {p}, {}, {.retain_graph = true, .create_graph = true})[0];
   return finish(jacobian_of(g, p, opts.create_graph), opts);
 }
 
@@ -112,7 +112,7 @@ ValueAndProduct hvp(const TensorFunction& f, const Tensor& x, const Tensor& v, F
   const Tensor y = f(p);
   detail::check_defined("hvp", y);
   check_one_element("hvp", y);
-  const Tensor g = grad({y}, {p}, {.retain_graph = true, .create_graph = true})[0];
+  const Tensor g = grad({y}, {p}, {}, {.retain_graph = true, .create_graph = true})[0];
   const Tensor prod = grad({g}, {p}, {v}, {.retain_graph = true, .create_graph = opts.create_graph})[0];
   return {finish(y, opts), finish(prod, opts)};
 }

@@ -4,7 +4,6 @@
 #include <sstream>
 
 #include "ops/kernels.hpp"
-#include "tapegrad/functional.hpp"
 #include "tapegrad/ops.hpp"
 #include "tapegrad/tensor_node.hpp"
 
@@ -280,11 +279,6 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     out.push_back(cap.grads[i].defined() ? cap.grads[i] : zeros_like(inputs[i]));
   }
   return out;
-}
-
-std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         BackwardOptions opts) {
-  return grad(outputs, inputs, std::vector<Tensor>{}, opts);
 }
 
 // --- Tensor ↔ Var ----------------------------------------------------------------------------------------

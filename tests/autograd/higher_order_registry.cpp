@@ -144,7 +144,7 @@ TEST_CASE("second order: dtype conversion to float32 and back") {
   Tensor x = rnd({4});
   x.requires_grad_(true);
   const Tensor y = x.to(tg::kFloat32).to(tg::kFloat64);
-  const Tensor g = tg::grad({(y * y * y).sum()}, {x}, {.create_graph = true})[0];
+  const Tensor g = tg::grad({(y * y * y).sum()}, {x}, {}, {.create_graph = true})[0];
   const Tensor u = rnd({4}, 5);
   const Tensor h = tg::grad({(g * u).sum()}, {x})[0];
   const std::vector<double> xv = x.to_vector<double>();
@@ -182,7 +182,7 @@ TEST_CASE("second order: first-order-only ops refuse, naming the op") {
     Tensor x = rnd({1});
     x.requires_grad_(true);
     const Tensor t = Tensor::from_vars(std::span<const tg::Var>(&v, 1), {1});
-    CHECK_THROWS_WITH_AS(tg::grad({(t * x).sum()}, {x}, {.create_graph = true}),
+    CHECK_THROWS_WITH_AS(tg::grad({(t * x).sum()}, {x}, {}, {.create_graph = true}),
                          doctest::Contains("from_vars"), tg::TapeError);
   }
   SUBCASE("first-order backward through the same scalar ops still works") {

@@ -110,10 +110,10 @@ TEST_CASE("higher order: derivatives of polynomials to any order") {
     Tensor x = tg::tensor({0.7, -1.3, 2.1}, f64);
     x.requires_grad_(true);
     const Tensor f = (3.0 * tg::pow(x, 4.0) - 2.0 * (x * x * x) + 5.0 * tg::square(x) - x).sum();
-    const Tensor d1 = tg::grad({f}, {x}, {.create_graph = true})[0];
-    const Tensor d2 = tg::grad({d1.sum()}, {x}, {.create_graph = true})[0];
-    const Tensor d3 = tg::grad({d2.sum()}, {x}, {.create_graph = true})[0];
-    const Tensor d4 = tg::grad({d3.sum()}, {x}, {.create_graph = true})[0];
+    const Tensor d1 = tg::grad({f}, {x}, {}, {.create_graph = true})[0];
+    const Tensor d2 = tg::grad({d1.sum()}, {x}, {}, {.create_graph = true})[0];
+    const Tensor d3 = tg::grad({d2.sum()}, {x}, {}, {.create_graph = true})[0];
+    const Tensor d4 = tg::grad({d3.sum()}, {x}, {}, {.create_graph = true})[0];
     const Tensor d5 = tg::grad({d4.sum()}, {x})[0];
     tg::NoGradGuard ng;
     check_close(d1, 12.0 * tg::pow(x, 3.0) - 6.0 * tg::square(x) + 10.0 * x - 1.0);
@@ -128,8 +128,8 @@ TEST_CASE("higher order: derivatives of polynomials to any order") {
     x.requires_grad_(true);
     y.requires_grad_(true);
     const Tensor f = (tg::square(x) * tg::pow(y, 3.0)).sum();
-    const Tensor fy = tg::grad({f}, {y}, {.create_graph = true})[0];
-    const Tensor fyy = tg::grad({fy.sum()}, {y}, {.create_graph = true})[0];
+    const Tensor fy = tg::grad({f}, {y}, {}, {.create_graph = true})[0];
+    const Tensor fyy = tg::grad({fy.sum()}, {y}, {}, {.create_graph = true})[0];
     const Tensor fyyx = tg::grad({fyy.sum()}, {x})[0];
     tg::NoGradGuard ng;
     check_close(fyy, 6.0 * tg::square(x) * y);

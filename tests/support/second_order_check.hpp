@@ -53,7 +53,7 @@ inline SecondOrderResult check_second_order(const TensorFn& loss, const std::vec
       x.requires_grad_(true);
       xs.push_back(x);
     }
-    const std::vector<tg::Tensor> gs = tg::grad({loss(xs)}, xs, {.create_graph = true});
+    const std::vector<tg::Tensor> gs = tg::grad({loss(xs)}, xs, {}, {.create_graph = true});
     tg::Tensor phi = tg::zeros({}, {.dtype = inputs[0].dtype()});
     for (std::size_t k = 0; k < gs.size(); ++k) phi = phi + (gs[k] * us[k]).sum();
     for (const tg::Tensor& h : tg::grad({phi}, xs)) analytic.push_back(h.to(tg::kFloat64).to_vector<double>());

@@ -14,11 +14,8 @@ namespace tg {
 /// A tensor function of one tensor, as the helpers below take it.
 using TensorFunction = std::function<Tensor(const Tensor&)>;
 
-/// tg::grad seeded with 1 (one-element outputs only), taking options directly:
-/// `tg::grad({loss}, {x}, {.create_graph = true})` returns gradients that are recorded on the same tape
-/// and can be differentiated again, to any order.
-std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         BackwardOptions opts);
+// Gradients that can be differentiated again come from tg::grad (ops.hpp) with create_graph:
+// `tg::grad({loss}, {x}, {}, {.create_graph = true})` records the backward on the same tape, to any order.
 
 /// Options of the functional helpers.
 struct FunctionalOptions {
