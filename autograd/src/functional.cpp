@@ -29,6 +29,16 @@ void check_like(const char* op, const char* what, const Tensor& v, const Tensor&
   }
 }
 
+// The helpers record f even when called under NoGradGuard: without a recording there is nothing to
+// differentiate, and zeros would be a wrong answer.
+struct EnableGrad {
+  bool prev = detail::tl_grad_enabled;
+  EnableGrad() { detail::tl_grad_enabled = true; }
+  EnableGrad(const EnableGrad&) = delete;
+  EnableGrad& operator=(const EnableGrad&) = delete;
+  ~EnableGrad() { detail::tl_grad_enabled = prev; }
+};
+
 // The point to differentiate at. When the results must stay differentiable, x itself (so they depend on
 // whatever x depends on); otherwise a fresh leaf sharing x's data, so no gradient leaks into x.grad().
 Tensor input_point(const char* op, const Tensor& x, const FunctionalOptions& opts) {
@@ -68,6 +78,7 @@ Tensor jacobian_of(const Tensor& y, const Tensor& x, bool create_graph) {
 }  // namespace
 
 Tensor jacobian(const TensorFunction& f, const Tensor& x, FunctionalOptions opts) {
+  const EnableGrad enable;
   const Tensor p = input_point("jacobian", x, opts);
   const Tensor y = f(p);
   detail::check_defined("jacobian", y);
@@ -75,6 +86,7 @@ Tensor jacobian(const TensorFunction& f, const Tensor& x, FunctionalOptions opts
 }
 
 Tensor hessian(const TensorFunction& f, const Tensor& x, FunctionalOptions opts) {
+  const EnableGrad enable;
   const Tensor p = input_point("hessian", x, opts);
   const Tensor y = f(p);
   detail::check_defined("hessian", y);
@@ -84,6 +96,7 @@ Tensor hessian(const TensorFunction& f, const Tensor& x, FunctionalOptions opts)
 }
 
 ValueAndProduct vjp(const TensorFunction& f, const Tensor& x, const Tensor& v, FunctionalOptions opts) {
+  const EnableGrad enable;
   const Tensor p = input_point("vjp", x, opts);
   const Tensor y = f(p);
   detail::check_defined("vjp", y);
@@ -93,6 +106,7 @@ ValueAndProduct vjp(const TensorFunction& f, const Tensor& x, const Tensor& v, F
 }
 
 ValueAndProduct jvp(const TensorFunction& f, const Tensor& x, const Tensor& v, FunctionalOptions opts) {
+  const EnableGrad enable;
   const Tensor p = input_point("jvp", x, opts);
   check_like("jvp", "x's", v, p);
   const Tensor y = f(p);
@@ -107,6 +121,7 @@ ValueAndProduct jvp(const TensorFunction& f, const Tensor& x, const Tensor& v, F
 }
 
 ValueAndProduct hvp(const TensorFunction& f, const Tensor& x, const Tensor& v, FunctionalOptions opts) {
+  const EnableGrad enable;
   const Tensor p = input_point("hvp", x, opts);
   check_like("hvp", "x's", v, p);
   const Tensor y = f(p);

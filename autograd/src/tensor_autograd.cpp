@@ -160,6 +160,12 @@ void TensorNode::backward(BackwardContext& ctx) {
   }
   creating_ = ctx.create_graph;
   if (ctx.create_graph) {
+    // As PyTorch: create_graph records the backward even when it was started under NoGradGuard.
+    struct EnableGrad {
+      bool prev = detail::tl_grad_enabled;
+      EnableGrad() { detail::tl_grad_enabled = true; }
+      ~EnableGrad() { detail::tl_grad_enabled = prev; }
+    } enable;
     apply(ctx, g);
   } else {
     NoGradGuard no_grad;

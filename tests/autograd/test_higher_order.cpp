@@ -202,6 +202,25 @@ TEST_CASE("higher order: jacobian, hessian, hvp, jvp, vjp") {
     tg::NoGradGuard ng;
     check_close(d, 24.0 * p);
   }
+  SUBCASE("under NoGradGuard the helpers still record what they differentiate") {
+    tg::NoGradGuard ng;
+    auto cubic = [](const Tensor& v) { return tg::pow(v, 3.0).sum(); };
+    check_close(tg::hessian(cubic, tg::tensor({0.5, -1.5}, f64)), tg::tensor({{3.0, 0.0}, {0.0, -9.0}}, f64));
+  }
+  SUBCASE("a create_graph backward started under NoGradGuard is still recorded") {
+    Tensor q = tg::tensor({0.5, -1.5}, f64);
+    q.requires_grad_(true);
+    const Tensor fq = tg::pow(q, 3.0).sum();
+    Tensor g;
+    {
+      tg::NoGradGuard ng;
+      g = tg::grad({fq}, {q}, {}, {.create_graph = true})[0];
+    }
+    REQUIRE(g.requires_grad());
+    const Tensor h = tg::grad({g.sum()}, {q})[0];
+    tg::NoGradGuard ng;
+    check_close(h, 6.0 * q);
+  }
   SUBCASE("functions the helpers cannot take are refused") {
     CHECK_THROWS_AS(tg::hessian(f, x), tg::ShapeError);
     CHECK_THROWS_AS(tg::hvp(f, x, rnd({4})), tg::ShapeError);
