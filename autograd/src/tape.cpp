@@ -25,6 +25,18 @@ const char* const kOpNames[] = {
     "sum", "dot", "custom", "log1p", "expm1", "atan", "asin", "acos", "sinh", "cosh", "square", "cbrt",
     "hypot", "atan2"};
 
+// A create_graph sweep reached scalar statement i: name it and say what to use instead.
+[[noreturn]] void refuse_second_order(const Tape& tape, std::uint32_t i) {
+  const Node* info = tape.attached(i);
+  std::ostringstream os;
+  os << "backward(create_graph): " << (info ? info->name() : op_name(tape.op(i)));
+  if (auto l = tape.label(i); !l.empty()) os << " ('" << l << "')";
+  os << " (scalar Var op, tape slot " << i
+     << ") is first-order only: its recorded partials are numbers, not a differentiable formula; use "
+        "tg::Tensor functions for higher derivatives";
+  throw TapeError(os.str());
+}
+
 }  // namespace
 
 struct TapeRegistry {
@@ -245,10 +257,27 @@ void Tape::prepare_sweep(std::uint32_t top, double seed) {
 
 void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool create_graph) {
   BackwardContext ctx{adj, this, create_graph};
-  // Coarse nodes interleave with scalar statements; walk both lists downwards together.
-  auto node_it = std::upper_bound(nodes_.begin(), nodes_.end(), top,
-                                  [](std::uint32_t s, const auto& p) { return s < p.first; });
-  std::uint32_t next_node = node_it == nodes_.begin() ? 0 : std::prev(node_it)->first;
+  // Nodes are found by index, not iterator: a backward that records (create_graph, or a custom op) appends
+  // to nodes_ and may move it. What it appends lies above `top`, so this sweep never visits it.
+  std::size_t node_k = static_cast<std::size_t>(
+      std::upper_bound(nodes_.begin(), nodes_.end(), top,
+                       [](std::uint32_t s, const auto& p) { return s < p.first; }) -
+      nodes_.begin());
+  if (create_graph) [[unlikely]] {
+    // Scalar statements hold numbers, not a recordable formula, so they cannot be differentiated twice:
+    // refuse the first one the sweep reaches instead of returning a second derivative missing its terms.
+    for (std::uint32_t i = top; i > bottom; --i) {
+      if (node_k > 0 && nodes_[node_k - 1].first == i) {
+        --node_k;
+        Node* n = nodes_[node_k].second;
+        if (n->has_grad()) n->backward(ctx);
+      } else if (adj[i] != 0.0 && op(i) != Op::Leaf) {
+        refuse_second_order(*this, i);
+      }
+    }
+    return;
+  }
+  std::uint32_t next_node = node_k == 0 ? 0 : nodes_[node_k - 1].first;
   std::uint32_t i = top;
   while (i > bottom) {
     // The run of scalar statements down to the next node (or the bottom) needs no per-slot node test.
@@ -275,10 +304,10 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
       hi = lo;
     }
     if (i == bottom) break;
-    --node_it;  // i == next_node
-    Node* n = node_it->second;
+    --node_k;  // i == next_node
+    Node* n = nodes_[node_k].second;
     if (n->has_grad()) n->backward(ctx);
-    next_node = node_it == nodes_.begin() ? 0 : std::prev(node_it)->first;
+    next_node = node_k == 0 ? 0 : nodes_[node_k - 1].first;
     --i;
   }
 }
@@ -287,10 +316,10 @@ void Tape::backward(std::uint32_t top, double seed, BackwardOptions opts) {
   prepare_sweep(top, seed);
   const std::uint32_t bottom = std::min(top, released_upto_);
   // Anomaly mode runs a checked copy of the sweep that names the first op producing NaN/Inf.
-  if (detail::tl_anomaly) [[unlikely]] {
+  if (detail::tl_anomaly && !opts.create_graph) [[unlikely]] {
     detail::anomaly_sweep(*this, top, bottom, adj_.data());
   } else {
-    sweep(top, bottom, adj_.data(), false);
+    sweep(top, bottom, adj_.data(), opts.create_graph);
   }
   if (bottom > 0) check_released(top);
   if (grad_.empty()) {
@@ -301,7 +330,7 @@ void Tape::backward(std::uint32_t top, double seed, BackwardOptions opts) {
     if (grad_.size() < adj_.size()) grad_.resize(adj_.size(), 0.0);
     for (std::size_t i = 0; i < adj_.size(); ++i) grad_[i] += adj_[i];
   }
-  if (!opts.retain_graph) release_upto(top);
+  if (!opts.retain_graph && !opts.create_graph) release_upto(top);
 }
 
 void Tape::release_upto(std::uint32_t top) {
@@ -317,16 +346,16 @@ std::vector<double> Tape::gradient(std::uint32_t top, const std::vector<std::uin
   prepare_sweep(top, 1.0);
   const std::uint32_t bottom = std::min(top, released_upto_);
   // Anomaly mode runs a checked copy of the sweep that names the first op producing NaN/Inf.
-  if (detail::tl_anomaly) [[unlikely]] {
+  if (detail::tl_anomaly && !opts.create_graph) [[unlikely]] {
     detail::anomaly_sweep(*this, top, bottom, adj_.data());
   } else {
-    sweep(top, bottom, adj_.data(), false);
+    sweep(top, bottom, adj_.data(), opts.create_graph);
   }
   if (bottom > 0) check_released(top);
   std::vector<double> out;
   out.reserve(wrt.size());
   for (std::uint32_t w : wrt) out.push_back(w < adj_.size() ? adj_[w] : 0.0);
-  if (!opts.retain_graph) release_upto(top);
+  if (!opts.retain_graph && !opts.create_graph) release_upto(top);
   return out;
 }
 

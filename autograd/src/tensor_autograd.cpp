@@ -49,6 +49,11 @@ void accumulate_leaf(TensorImpl& leaf, Tensor g) {
     }
     return;
   }
+  if (g.requires_grad() && grad_enabled()) {
+    // backward(create_graph): the gradient is itself recorded, and .grad() keeps it differentiable.
+    leaf.grad = (leaf.grad ? add(Tensor(leaf.grad), g) : g).impl_ref();
+    return;
+  }
   NoGradGuard no_grad;
   if (!leaf.grad) {
     Tensor own = exclusive(g) ? std::move(g) : copy_contiguous(g);
@@ -155,6 +160,12 @@ void TensorNode::backward(BackwardContext& ctx) {
   }
   creating_ = ctx.create_graph;
   if (ctx.create_graph) {
+    // As PyTorch: create_graph records the backward even when it was started under NoGradGuard.
+    struct EnableGrad {
+      bool prev = detail::tl_grad_enabled;
+      EnableGrad() { detail::tl_grad_enabled = true; }
+      ~EnableGrad() { detail::tl_grad_enabled = prev; }
+    } enable;
     apply(ctx, g);
   } else {
     NoGradGuard no_grad;
@@ -207,7 +218,7 @@ void Tensor::backward(const Tensor& grad, BackwardOptions opts) const {
     return;
   }
   Tape& tape = tape_of(*this, "backward");
-  impl_->node->accumulate(grad.requires_grad() ? grad.detach() : grad);
+  impl_->node->accumulate(grad.requires_grad() && !opts.create_graph ? grad.detach() : grad);
   tape.backward(impl_->node->slot, 0.0, opts);
 }
 
@@ -254,14 +265,17 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
       check_seed(y, seed);
     }
     if (!y.requires_grad()) continue;
+    // With create_graph the seed stays differentiable: jvp's double-backward trick differentiates the
+    // gradient with respect to it.
+    if (!opts.create_graph) seed = seed.detach();
     if (y.is_leaf()) {
-      detail::accumulate_leaf(*y.impl(), seed.detach());
+      detail::accumulate_leaf(*y.impl(), seed);
       continue;
     }
     Tape& t = tape_of(y, "grad");
     if (tape != nullptr && tape != &t) throw TapeError("grad: the outputs were recorded on different tapes");
     tape = &t;
-    y.impl()->node->accumulate(seed.detach());
+    y.impl()->node->accumulate(seed);
     top = std::max(top, y.impl()->node->slot);
   }
   if (tape != nullptr) tape->gradient(top, {}, opts);
@@ -277,6 +291,13 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
 
 namespace {
 
+// Scalar Vars hold numeric partials, so a gradient crossing into or out of them cannot be recorded.
+[[noreturn]] void refuse_bridge(const char* op) {
+  throw TapeError(std::string("backward(create_graph): ") + op +
+                  " (a Tensor/Var bridge) is first-order only: the scalar Var side records numeric "
+                  "partials, not a differentiable formula; use tg::Tensor functions for higher derivatives");
+}
+
 // The Var's slot is this node's slot: scalar statements that use the Var add into ctx.adj[slot], and the
 // node hands that adjoint to the tensor.
 class ToVarNode final : public Node {
@@ -287,6 +308,7 @@ class ToVarNode final : public Node {
   void backward(BackwardContext& ctx) override {
     const double a = ctx.adj[slot];
     if (a == 0.0) return;
+    if (ctx.create_graph) refuse_bridge(name());
     NoGradGuard no_grad;
     Tensor g = full(x_.shape(), a, {.dtype = x_.dtype()});
     if (TensorNode* n = x_.impl()->node) {
@@ -308,6 +330,7 @@ class FromVarsNode final : public TensorNode {
 
  protected:
   void apply(BackwardContext& ctx, const Tensor& g) override {
+    if (ctx.create_graph) refuse_bridge(name());
     const std::vector<double> v = g.to_vector<double>();
     for (std::size_t i = 0; i < n_; ++i) {
       if (slots_[i] != 0) ctx.adj[slots_[i]] += v[i];

@@ -229,6 +229,9 @@ struct TapeOptions {
 struct BackwardOptions {
   /// Keep the graph so that backward can run again through it (as PyTorch's retain_graph).
   bool retain_graph = false;
+  /// Record the backward pass itself, so that the gradients it produces can be differentiated again
+  /// (tensor ops only; scalar Var statements refuse). Implies retain_graph.
+  bool create_graph = false;
 };
 
 /// A recording of operations. Each thread has a default tape; ScopedTape pushes a fresh one for a scope.

@@ -26,6 +26,7 @@
 #include "tapegrad/tensor.hpp"
 #include "tapegrad/tensor_node.hpp"
 #include "tapegrad/ops.hpp"
+#include "tapegrad/functional.hpp"
 #include "tapegrad/anomaly.hpp"
 #include "tapegrad/custom_op.hpp"
 #include "tapegrad/explain.hpp"
