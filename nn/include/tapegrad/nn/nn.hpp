@@ -27,6 +27,7 @@
 #include "tapegrad/nn/scheduler.hpp"
 #include "tapegrad/nn/clip.hpp"
 #include "tapegrad/nn/serialize.hpp"
+#include "tapegrad/nn/save.hpp"
 #include "tapegrad/nn/data_tensor.hpp"
 #include "tapegrad/nn/datasets.hpp"
 #include "tapegrad/nn/idx.hpp"
