@@ -89,6 +89,27 @@ TEST_CASE("concurrency: threads training their own MLPs match sequential runs bi
   }
 }
 
+TEST_CASE("concurrency: a parameter that requires grad may be shared for inference under NoGradGuard") {
+  tg::Generator gen(3);
+  tg::Tensor w = tg::randn({4, 4}, f64, &gen);
+  w.requires_grad_();
+  const tg::Tensor x = tg::randn({8, 4}, f64, &gen);
+  auto infer = [&](int s) {
+    tg::NoGradGuard no_grad;  // nothing is recorded, so nothing is written into w (its grad, its node)
+    tg::Tensor h = x * static_cast<double>(s + 1);
+    for (int i = 0; i < 50; ++i) h = tg::tanh(tg::matmul(h, w));
+    return h.to_vector<double>();
+  };
+  std::vector<std::vector<double>> sequential;
+  for (int s = 0; s < 4; ++s) sequential.push_back(infer(s));
+  std::vector<std::vector<double>> parallel(4);
+  std::vector<std::thread> threads;
+  for (int s = 0; s < 4; ++s) threads.emplace_back([&, s] { parallel[s] = infer(s); });
+  for (auto& t : threads) t.join();
+  for (int s = 0; s < 4; ++s) CHECK(parallel[s] == sequential[s]);
+  CHECK_FALSE(w.grad().defined());
+}
+
 TEST_CASE("concurrency: a tensor recorded on another thread's tape cannot be differentiated there") {
   tg::ScopedTape scope;
   const tg::Tensor w = tg::ones({2}, {.dtype = tg::kFloat64, .requires_grad = true});
