@@ -42,7 +42,7 @@ tg::Tensor bce_with_logits(const tg::Tensor& x, const tg::Tensor& y) {
 
 }  // namespace
 
-TEST_CASE("edge: saturating functions at +-1e4 stay finite with correct gradients") {
+TEST_CASE("edge: saturating functions at plus or minus 1e4 stay finite with correct gradients") {
   SUBCASE("tensor sigmoid") {
     const auto [v, g] = value_and_grad({1e4, -1e4, 0.0}, sigmoid_fn);
     CHECK(v == std::vector<double>{1.0, 0.0, 0.5});
@@ -118,7 +118,7 @@ TEST_CASE("edge: saturating functions at +-1e4 stay finite with correct gradient
   }
 }
 
-TEST_CASE("edge: log(0) and division by zero give IEEE results; anomaly mode names the scalar op") {
+TEST_CASE("edge: log(0) and division by zero give IEEE results and anomaly mode names the scalar op") {
   SUBCASE("tensor values and gradients") {
     tg::ScopedTape scope;
     const tg::Tensor x = leaf({0.0, 0.0, 1.0});
@@ -153,7 +153,7 @@ TEST_CASE("edge: log(0) and division by zero give IEEE results; anomaly mode nam
   }
 }
 
-TEST_CASE("edge: NaN in gives NaN out, in value and gradient") {
+TEST_CASE("edge: NaN in gives NaN out in value and gradient") {
   SUBCASE("smooth tensor ops") {
     using F = tg::Tensor (*)(const tg::Tensor&);
     const F fs[] = {[](const tg::Tensor& x) { return tg::exp(x); }, [](const tg::Tensor& x) { return tg::tanh(x); },
@@ -190,7 +190,7 @@ TEST_CASE("edge: NaN in gives NaN out, in value and gradient") {
   }
 }
 
-TEST_CASE("edge: a [0, 3] tensor goes through every op, forward and backward") {
+TEST_CASE("edge: a tensor of shape 0x3 goes through every op forward and backward") {
   struct Case {
     const char* name;
     tg::Tensor (*f)(const tg::Tensor&);
@@ -302,7 +302,7 @@ TEST_CASE("known bug: an unused statement with an infinite partial turns gradien
   CHECK(x.grad() == 2.0);  // got NaN (0 * inf); a sweep that skips zero adjoints gives 2
 }
 
-TEST_CASE("known bug: scalar relu, max and min drop a NaN operand" * doctest::skip()) {
+TEST_CASE("known bug: scalar relu max and min drop a NaN operand" * doctest::skip()) {
   tg::ScopedTape scope;
   const tg::Var x(kNaN);
   CHECK(std::isnan(tg::relu(x).value()));    // got 0
