@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "index_scan.hpp"
 #include "loss_common.hpp"
 #include "tapegrad/nn/loss.hpp"
 
@@ -45,17 +46,17 @@ struct TargetScan {
 // Checks that every class index is in [0, C) or equals ignore_index; counts the ones that count.
 TargetScan scan_targets(const char* op, const Tensor& target, std::int64_t classes, std::int64_t ignore_index) {
   TargetScan s;
-  for (const std::int64_t t : target.to_vector<std::int64_t>()) {
+  index_scan::for_each(target, [&](std::int64_t t) {
     if (t == ignore_index) {
       s.has_ignored = true;
-      continue;
+      return;
     }
     if (t < 0 || t >= classes) {
       throw IndexError(std::string(op) + ": target " + std::to_string(t) + " is out of range for " +
                        std::to_string(classes) + " classes");
     }
     ++s.kept;
-  }
+  });
   return s;
 }
 
