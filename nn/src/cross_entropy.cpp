@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "index_scan.hpp"
 #include "loss_common.hpp"
 #include "tapegrad/nn/loss.hpp"
 
@@ -45,17 +46,17 @@ struct TargetScan {
 // Checks that every class index is in [0, C) or equals ignore_index; counts the ones that count.
 TargetScan scan_targets(const char* op, const Tensor& target, std::int64_t classes, std::int64_t ignore_index) {
   TargetScan s;
-  for (const std::int64_t t : target.to_vector<std::int64_t>()) {
+  index_scan::for_each(target, [&](std::int64_t t) {
     if (t == ignore_index) {
       s.has_ignored = true;
-      continue;
+      return;
     }
     if (t < 0 || t >= classes) {
       throw IndexError(std::string(op) + ": target " + std::to_string(t) + " is out of range for " +
                        std::to_string(classes) + " classes");
     }
     ++s.kept;
-  }
+  });
   return s;
 }
 
@@ -72,9 +73,13 @@ Tensor nll_batched(const char* op, const Tensor& logp, const Tensor& target, con
   check_weight(op, weight, logp);
   const TargetScan scan = scan_targets(op, target, classes, ignore_index);
   const Tensor safe = scan.has_ignored ? where(target == static_cast<double>(ignore_index), 0.0, target) : target;
+  const Tensor picked = tg::gather(logp, 1, safe.unsqueeze(1));
+  if (r == Reduction::Mean && !weight.defined() && !scan.has_ignored && smoothing == 0.0) {
+    return -picked.mean();  // the common case, in the fewest recorded ops
+  }
   Tensor mask;
   if (scan.has_ignored) mask = (target != static_cast<double>(ignore_index)).to(logp.dtype());
-  Tensor per = -tg::gather(logp, 1, safe.unsqueeze(1)).squeeze(1);
+  Tensor per = -picked.squeeze(1);
   Tensor wt;
   if (weight.defined()) {
     wt = tg::index_select(weight, 0, safe.reshape({-1})).reshape(target.shape());

@@ -1,6 +1,8 @@
 // The functional forms of activations and layers, written as compositions of tensor ops (no backward).
 #include "tapegrad/nn/functional.hpp"
 
+#include "index_scan.hpp"
+
 #include <cmath>
 #include <numbers>
 #include <sstream>
@@ -190,11 +192,11 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std:
   if (weight.dim() != 2) throw ShapeError("embedding: weight must be 2-d [num, dim], got " + shape_str(weight.shape()));
   const std::int64_t num = weight.size(0);
   const Tensor flat = indices.reshape({-1});
-  for (const std::int64_t i : flat.to_vector<std::int64_t>()) {
+  index_scan::for_each(flat, [num](std::int64_t i) {
     if (i < 0 || i >= num) {
       throw IndexError("embedding: index " + std::to_string(i) + " is out of range [0, " + std::to_string(num) + ")");
     }
-  }
+  });
   Shape shape = indices.shape();
   shape.push_back(weight.size(1));
   Tensor out = tg::index_select(weight, 0, flat).reshape(shape);

@@ -9,6 +9,7 @@
 
 #include "tapegrad/nn/functional.hpp"
 #include "tapegrad/nn/init.hpp"
+#include "index_scan.hpp"
 
 namespace tg::nn {
 
@@ -114,13 +115,13 @@ Embedding::Embedding(EmbeddingOptions o) : options_(o) {
 
 Tensor Embedding::forward(const Tensor& indices) {
   if (indices.defined() && indices.dtype() == kInt64) {
-    for (const std::int64_t i : indices.reshape({-1}).to_vector<std::int64_t>()) {
+    index_scan::for_each(indices, [this](std::int64_t i) {
       if (i < 0 || i >= options_.num_embeddings) {
         throw IndexError("Embedding(" + std::to_string(options_.num_embeddings) + ", " +
                          std::to_string(options_.embedding_dim) + "): index " + std::to_string(i) +
                          " is out of range [0, " + std::to_string(options_.num_embeddings) + ")");
       }
-    }
+    });
   }
   return functional::embedding(indices, weight, options_.padding_idx);
 }

@@ -275,6 +275,9 @@ TEST_CASE("Embedding") {
     CHECK(y.shape() == tg::Shape{2, 2, 3});
     CHECK(tg::equal(y[1][1], emb.weight[2]));
     CHECK(tg::equal(y[0][0], emb.weight[4]));
+    const tg::Tensor yt = emb(idx.t());  // non-contiguous indices
+    CHECK(tg::equal(yt[0][1], emb.weight[4]));
+    CHECK(tg::equal(yt[1][0], emb.weight[0]));
   }
   SUBCASE("repeated indices accumulate gradients") {
     CHECK_MODULE_GRAD(emb, [&](const std::vector<tg::Tensor>& in) { return emb(in[0]); }, {idx});

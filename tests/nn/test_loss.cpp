@@ -147,6 +147,9 @@ TEST_CASE("cross-entropy and NLL") {
     const tg::Tensor none = F::cross_entropy(batch, target, {.reduction = nn::kNone});
     CHECK(none.shape() == tg::Shape{2});
     CHECK(none.at({1}) == doctest::Approx(l1).epsilon(1e-15));
+    const tg::Tensor strided = idx({2, 7, 0, 7}).slice(0, 0, 4, 2);  // [2, 0], not contiguous
+    REQUIRE_FALSE(strided.is_contiguous());
+    CHECK(F::cross_entropy(batch, strided).item() == doctest::Approx((l0 + l1) / 2.0).epsilon(1e-15));
   }
   SUBCASE("label smoothing as PyTorch: (1-ε)·nll + ε/C·Σ_c -log p_c") {
     const double eps = 0.1;

@@ -4,24 +4,33 @@
 // active tape, and backward() fills every parameter's grad. Nothing in tg::nn writes a backward pass.
 //
 //     auto net = tg::nn::MLP({.sizes = {2, 16, 1}, .activation = "tanh"});
+//     tg::nn::SGD opt(net.parameters(), {.lr = 0.1});
 //     for (int step = 0; step < 1000; ++step) {
 //       tg::ScopedTape tape;                     // records this step, freed at the end of the scope
 //       tg::Tensor loss = tg::nn::functional::mse_loss(net.forward(x), y);
-//       net.zero_grad();
+//       opt.zero_grad();
 //       loss.backward();
-//       tg::NoGradGuard no_grad;
-//       for (tg::Tensor& p : net.parameters()) p.sub_(p.grad(), 0.1);
+//       opt.step();
 //     }
+//     tg::nn::save_tensors("net.safetensors", net.state_dict());
 #pragma once
 
 #include "tapegrad/tapegrad.hpp"
 #include "tapegrad/nn/activation.hpp"
+#include "tapegrad/nn/clip.hpp"
+#include "tapegrad/nn/data_tensor.hpp"
+#include "tapegrad/nn/datasets.hpp"
 #include "tapegrad/nn/functional.hpp"
+#include "tapegrad/nn/idx.hpp"
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/layers.hpp"
+#include "tapegrad/nn/loader.hpp"
 #include "tapegrad/nn/loss.hpp"
 #include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/optim.hpp"
+#include "tapegrad/nn/scheduler.hpp"
 #include "tapegrad/nn/sequential.hpp"
+#include "tapegrad/nn/serialize.hpp"
 #include "tapegrad/nn/state_dict.hpp"
 #include "tapegrad/nn/optim.hpp"
 #include "tapegrad/nn/scheduler.hpp"
