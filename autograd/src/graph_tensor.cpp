@@ -19,12 +19,7 @@ std::string escape(const std::string& s) {
   return out;
 }
 
-std::string summary(const Tensor& t, int digits) {
-  std::ostringstream os;
-  os.precision(digits);
-  os << escape(detail::tensor_summary(t));
-  return os.str();
-}
+std::string summary(const Tensor& t, int digits) { return escape(detail::tensor_summary(t, digits)); }
 
 }  // namespace
 
@@ -61,13 +56,13 @@ std::string to_dot(const Tensor& y, const DotOptions& o) {
     if (n == y.grad_fn()) label = y.label();
     std::ostringstream text;
     if (!label.empty()) text << escape(label) << "\\n";
-    text << escape(n->name()) << " #" << slot << "\\n" << shape_str(n->output_shape()) << " "
-         << dtype_name(n->output_dtype());
+    text << escape(n->name()) << " #" << slot << "\\n";
     if (n == y.grad_fn()) {
-      text << "\\n" << summary(y, o.digits);
+      text << summary(y, o.digits);
     } else if (n->trace != nullptr && n->trace->output.tensor.defined()) {
-      text << "\\n" << summary(n->trace->output.tensor, o.digits);
+      text << summary(n->trace->output.tensor, o.digits);
     } else {
+      text << "shape " << shape_str(n->output_shape()) << " " << dtype_name(n->output_dtype());
       untraced = true;
     }
     os << "  n" << slot << " [shape=ellipse" << (label.empty() ? "" : ", style=bold")

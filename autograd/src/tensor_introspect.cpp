@@ -25,9 +25,10 @@ void count_nonfinite(const Tensor& t, std::size_t& nans, std::size_t& infs) {
   }
 }
 
-std::string tensor_summary(const Tensor& t) {
+std::string tensor_summary(const Tensor& t, int digits) {
   if (!t.defined()) return "undefined";
   std::ostringstream os;
+  os.precision(digits);
   os << "shape " << shape_str(t.shape()) << " " << dtype_name(t.dtype());
   if (t.numel() == 0) return os.str();
   const std::vector<double> v = t.to_vector<double>();

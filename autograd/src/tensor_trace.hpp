@@ -16,8 +16,8 @@ struct TensorTrace {
 };
 
 /// "shape [2, 3] float32, min -1, max 2.5, 1 NaN": a tensor in one phrase for reports (values read in
-/// float64; the NaN/Inf counts appear only when non-zero).
-std::string tensor_summary(const Tensor& t);
+/// float64 and printed with `digits` significant digits; the NaN/Inf counts appear only when non-zero).
+std::string tensor_summary(const Tensor& t, int digits = 6);
 /// Number of NaN and Inf elements of a float tensor.
 void count_nonfinite(const Tensor& t, std::size_t& nans, std::size_t& infs);
 /// The label of the node's output when traced (or ""), for reports and graphs.
