@@ -6,6 +6,7 @@
 
 #include "inspect.hpp"
 #include "tapegrad/var.hpp"
+#include "tensor_trace.hpp"
 
 namespace tg {
 
@@ -14,7 +15,7 @@ namespace detail {
 std::string describe_slot(const Tape& tape, std::uint32_t i) {
   std::ostringstream os;
   os << "'" << slot_op_name(tape, i) << "'";
-  if (auto l = tape.label(i); !l.empty()) os << " (label '" << l << "')";
+  if (auto l = slot_label(tape, i); !l.empty()) os << " (label '" << l << "')";
   os << " at tape slot " << i;
   return os.str();
 }
@@ -116,11 +117,15 @@ void anomaly_sweep(Tape& tape, std::uint32_t top, std::uint32_t bottom, double* 
       Node* n = tape.node_at(i);
       ins.clear();
       n->input_slots(ins);
+      // A tensor node sends its gradients to other nodes' tensors, not to adj: those are checked apart.
+      const auto* tn = dynamic_cast<const TensorNode*>(n);
+      const Tensor grad_out = tn ? tn->pending_grad() : Tensor();
       if (n->has_grad()) n->backward(ctx);
       for (std::uint32_t s : ins) {
         if (via[s] == 0) via[s] = i;
         if (!std::isfinite(adj[s])) backward_anomaly(tape, via, i, top, s, 0.0, a, adj[s], false);
       }
+      if (tn && grad_out.defined()) anomaly_check_tensor_backward(tape, *tn, grad_out, via, top);
       last_node = i;
       continue;
     }

@@ -118,7 +118,8 @@ std::string Explanation::str() const {
      << "\n"
      << elementary_str();
   if (!opaque_ops.empty()) {
-    os << "  paths through these ops are missing (their local derivatives are not scalars):";
+    os << "  paths through these ops are missing (coarse nodes such as tensor ops are not explained element "
+          "by element: their local derivatives are not scalars):";
     for (const auto& o : opaque_ops) os << " " << o;
     os << "\n";
   }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "gradcheck_impl.hpp"
 #include "inspect.hpp"
 
 namespace tg {
@@ -90,18 +91,43 @@ void localize(const Tape& tape, GradcheckResult& r) {
     const Node* n = tape.op(i) == Op::Node ? tape.node_at(i) : tape.attached(i);
     lop = LocalOp{};
     const bool runnable = n ? n->local_op(lop) : detail::statement_local_op(tape, i, lop);
-    if (!runnable) continue;
+    if (!runnable) {
+      if (!lop.unavailable.empty()) r.not_checked.push_back(detail::short_slot(tape, i) + ": " + lop.unavailable);
+      continue;
+    }
     ++r.ops_checked;
     OpCheck c = check_local_op(lop, r.options);
     if (c.ok) continue;
     c.slot = i;
     c.label = tape.label(i);
+    if (c.label.empty()) c.label = lop.label;
     r.fault = std::move(c);
     return;
   }
 }
 
 }  // namespace
+
+namespace detail {
+
+double gc_central(const std::function<double(double)>& phi, double x0, double expect, const GradcheckOptions& o) {
+  return central(phi, x0, expect, o);
+}
+bool gc_within(double a, double n, const GradcheckOptions& o) { return within(a, n, o); }
+double gc_rel_error(double a, double n) { return rel_error(a, n); }
+std::string gc_input_name(const GradcheckOptions& o, std::size_t i) { return input_name(o, i); }
+void gc_localize(const Tape& tape, GradcheckResult& r) { localize(tape, r); }
+std::vector<std::int64_t> unravel(std::size_t flat, const std::vector<std::int64_t>& shape) {
+  std::vector<std::int64_t> idx(shape.size(), 0);
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    const auto n = static_cast<std::size_t>(std::max<std::int64_t>(shape[d], 1));
+    idx[d] = static_cast<std::int64_t>(flat % n);
+    flat /= n;
+  }
+  return idx;
+}
+
+}  // namespace detail
 
 std::string OpCheck::describe() const {
   std::ostringstream os;
@@ -110,7 +136,11 @@ std::string OpCheck::describe() const {
   if (slot != 0) os << " at tape slot " << slot;
   os << ", input shapes";
   for (std::size_t k = 0; k < input_shapes.size(); ++k) os << (k ? ", " : " ") << shape_text(input_shapes[k]);
-  os << ": worst at input " << worst_input << " element " << worst_element << ": backward gives " << analytic
+  os << ": worst at input " << worst_input << " element " << worst_element;
+  if (worst_input < input_shapes.size() && !input_shapes[worst_input].empty()) {
+    os << " (index " << shape_text(detail::unravel(worst_element, input_shapes[worst_input])) << ")";
+  }
+  os << ": backward gives " << analytic
      << ", numeric differences give " << numeric << " (abs error " << abs_error << ", rel error "
      << rel_error << ")";
   return os.str();
@@ -219,10 +249,14 @@ std::string GradcheckResult::report() const {
   std::ostringstream os;
   os << "gradcheck: " << (ok ? "passed" : "FAILED") << " (atol " << options.atol << ", rtol " << options.rtol
      << ")\n";
+  for (const std::string& note : notes) os << "  note: " << note << "\n";
   for (const InputError& e : inputs) {
-    os << "  input " << e.name << ": " << (e.ok ? "ok" : "WRONG") << ", max abs error " << e.max_abs_error
-       << ", max rel error " << e.max_rel_error << ", worst element " << e.worst_element << " (autograd "
-       << e.analytic << ", numeric " << e.numeric << ")\n";
+    os << "  input " << e.name;
+    if (!e.shape.empty()) os << " " << shape_text(e.shape);
+    os << ": " << (e.ok ? "ok" : "WRONG") << ", max abs error " << e.max_abs_error << ", max rel error "
+       << e.max_rel_error << ", worst element " << e.worst_element;
+    if (!e.worst_index.empty()) os << " " << shape_text(e.worst_index);
+    os << " (autograd " << e.analytic << ", numeric " << e.numeric << ")\n";
   }
   if (fault) {
     os << "  first op whose backward is wrong: " << fault->describe() << "\n";
@@ -230,6 +264,9 @@ std::string GradcheckResult::report() const {
     os << "  no recorded op that can be re-run disagrees with its own forward (" << ops_checked
        << " checked; statements that folded in a constant, such as x * 3, cannot be re-run): the function "
           "may not be differentiable at this point\n";
+  }
+  if (!ok) {
+    for (const std::string& skipped : not_checked) os << "  not re-run alone: " << skipped << "\n";
   }
   return os.str();
 }

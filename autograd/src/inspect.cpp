@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "tensor_trace.hpp"
+
 namespace tg::detail {
 
 const char* slot_op_name(const Tape& tape, std::uint32_t i) {
@@ -16,11 +18,18 @@ const char* slot_op_name(const Tape& tape, std::uint32_t i) {
   return op_name(op);
 }
 
+std::string slot_label(const Tape& tape, std::uint32_t i) {
+  std::string l = tape.label(i);
+  if (!l.empty() || tape.op(i) != Op::Node) return l;
+  if (const auto* tn = dynamic_cast<const TensorNode*>(tape.node_at(i))) return node_label(*tn);
+  return l;
+}
+
 std::string short_slot(const Tape& tape, std::uint32_t i) {
   std::string s = slot_op_name(tape, i);
   s += '#';
   s += std::to_string(i);
-  if (auto l = tape.label(i); !l.empty()) {
+  if (auto l = slot_label(tape, i); !l.empty()) {
     s += " '";
     s += l;
     s += '\'';

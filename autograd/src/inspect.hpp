@@ -16,6 +16,8 @@ namespace tg::detail {
 
 /// The op name of slot i: a node's or custom op's own name, else the opcode's name.
 const char* slot_op_name(const Tape& tape, std::uint32_t i);
+/// The label of slot i: the tape's, else a traced tensor op's output label, else "".
+std::string slot_label(const Tape& tape, std::uint32_t i);
 /// A short reference for reports: `mul#12 'h1'` (the label, when there is one, in quotes).
 std::string short_slot(const Tape& tape, std::uint32_t i);
 /// The input slots of slot i and, when known, the local partial derivative on each edge. Returns false

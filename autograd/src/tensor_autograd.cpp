@@ -77,6 +77,7 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
 }  // namespace detail
 
 void TensorNode::add_input(const Tensor& t) {
+  if (detail::tensor_tools_on()) [[unlikely]] detail::trace_input(*this, t);
   TensorEdge& e = edges_.emplace_back();
   e.shape = t.shape();
   if (t.requires_grad()) {
@@ -105,6 +106,7 @@ void TensorNode::save(const Tensor& t) { saved_.push_back({t, t.defined() ? t.ve
 void TensorNode::finish(Tensor& out) {
   out_shape_ = out.shape();
   out_dtype_ = out.dtype();
+  if (detail::tensor_tools_on()) [[unlikely]] detail::trace_output(*this, out);
   Tape& tape = Tape::active();
   tape.push_node(this);
   detail::TensorImpl* impl = out.impl();

@@ -17,15 +17,21 @@
 #include <vector>
 
 #include "tapegrad/gradcheck.hpp"
+#include "tapegrad/tensor_tools.hpp"
 
 namespace tg::detail {
 /// Accepts the input list of the macros below as a braced list, a vector or a span.
 inline std::vector<double> grad_inputs(std::initializer_list<double> xs) { return xs; }
 /// See above.
 inline std::vector<double> grad_inputs(std::span<const double> xs) { return {xs.begin(), xs.end()}; }
+/// Tensor inputs, for tensor functions: `CHECK_GRAD(f, {a, b})` with a, b tensors.
+inline std::vector<Tensor> grad_inputs(std::initializer_list<Tensor> xs) { return xs; }
+/// See above.
+inline std::vector<Tensor> grad_inputs(const std::vector<Tensor>& xs) { return xs; }
 }  // namespace tg::detail
 
-/// Checks f's gradient at the inputs against numeric differences: `CHECK_GRAD(f, {0.5, 2.0});`. On
+/// Checks f's gradient at the inputs against numeric differences: `CHECK_GRAD(f, {0.5, 2.0});` for a
+/// Var function, `CHECK_GRAD(f, {a, b});` for a tensor function of tensors a and b. On
 /// failure the message is gradcheck's report, naming the worst element and the first faulty op.
 #define CHECK_GRAD(f, ...)                                                                   \
   do {                                                                                       \

@@ -45,6 +45,8 @@ struct InputError {
   std::vector<std::int64_t> shape;
   /// Flat index of the element with the largest absolute error.
   std::size_t worst_element = 0;
+  /// The same element as a multi-index ({} for a scalar).
+  std::vector<std::int64_t> worst_index;
   /// Autograd's and the numeric derivative at that element.
   double analytic = 0.0;
   double numeric = 0.0;
@@ -90,6 +92,11 @@ struct GradcheckResult {
   /// implementing Node::local_op, and built-in statements that their opcode and recorded inputs
   /// determine (sin of a Var, a product of two Vars; not x * 3, whose constant is not on the tape).
   std::size_t ops_checked = 0;
+  /// Recorded ops that could not be re-run alone, each with the reason ("exp#3: recorded without
+  /// tracing"); filled while localising a fault in a tensor graph.
+  std::vector<std::string> not_checked;
+  /// Notes on how the check ran (inputs converted from float32, the output projected on random weights).
+  std::vector<std::string> notes;
   /// The options used.
   GradcheckOptions options;
   /// A human-readable report (a line per input; the faulty op if any).

@@ -15,6 +15,10 @@ namespace tg {
 struct LocalOp {
   /// The op's name, as in errors and graphs.
   std::string name;
+  /// The op's label when the node knows it (a traced tensor op's output label), else "".
+  std::string label;
+  /// Why Node::local_op() returned false, when the node can say ("recorded without tracing", ...).
+  std::string unavailable;
   /// The shape of each input ({} for a scalar); their element counts add up to inputs.size().
   std::vector<std::vector<std::int64_t>> input_shapes;
   /// The shape of the output ({} for a scalar).

@@ -33,3 +33,4 @@
 #include "tapegrad/gradcheck.hpp"
 #include "tapegrad/graph.hpp"
 #include "tapegrad/local_op.hpp"
+#include "tapegrad/tensor_tools.hpp"

@@ -10,6 +10,14 @@
 
 namespace tg {
 
+namespace detail {
+struct TensorTrace;
+/// Set by TensorTraceGuard (tensor_tools.hpp): recorded tensor ops also keep their inputs and output.
+inline thread_local bool tl_tensor_trace = false;
+/// The one flag test of the tensor recording path: tracing or anomaly mode is on.
+inline bool tensor_tools_on() { return tl_tensor_trace || tl_anomaly; }
+}  // namespace detail
+
 /// One input of a recorded op: where its gradient goes (the producing node on the same tape, or a leaf
 /// that requires grad), and its shape (gradients are summed back to it when broadcasting widened it).
 struct TensorEdge {
@@ -55,6 +63,21 @@ class TensorNode : public Node {
   /// Records this node on the active tape as the producer of `out` (marks out as requiring grad).
   void finish(Tensor& out);
 
+  // --- introspection for the tools (tensor_introspect.cpp) -------------------------------------------
+  /// The producing nodes' slots of the inputs that have one (leaves have no slot).
+  void input_slots(std::vector<std::uint32_t>& out) const override;
+  /// The output's value when it has one element and was traced; NaN otherwise.
+  double scalar_value() const override;
+  /// Re-runnable description of the op (needs tracing; parameter-free built-in ops only). A subclass with
+  /// its own forward (custom_tensor_op) overrides it.
+  bool local_op(LocalOp& out) const override;
+  /// The gradient accumulated for the output so far in the running sweep (undefined if none).
+  const Tensor& pending_grad() const { return grad_; }
+  /// True once release() dropped the saved tensors.
+  bool released() const { return released_; }
+  /// Inputs and output kept while tracing or anomaly mode was on; nullptr otherwise (arena-owned).
+  detail::TensorTrace* trace = nullptr;
+
   // --- state used by the backward entry points -------------------------------------------------------
   detail::Ref<detail::TensorImpl> retained;  // set by retain_grad()
   int capture = -1;                          // index in the active tg::grad() capture, or -1
@@ -94,6 +117,10 @@ inline bool any_requires_grad(std::initializer_list<const Tensor*> ts) {
 void accumulate_leaf(TensorImpl& leaf, Tensor g);
 /// Sums g down to `shape` (the reverse of broadcasting).
 Tensor sum_to(const Tensor& g, const Shape& shape);
+/// Slow paths of the recording path while tensor_tools_on(): keep an input; keep (and in anomaly mode
+/// check) the output. Defined in tensor_introspect.cpp.
+void trace_input(TensorNode& node, const Tensor& t);
+void trace_output(TensorNode& node, const Tensor& out);
 }  // namespace detail
 
 }  // namespace tg
