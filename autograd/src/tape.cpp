@@ -67,7 +67,11 @@ Tape& default_tape() {
 void check_tape_memory(std::size_t extra_bytes) {
   const std::size_t limit = g_memory_limit.load(std::memory_order_relaxed);
   if (limit == 0) return;
-  const std::size_t now = Tape::active().bytes();
+  // The tape being grown is the active one; none is active while a thread's default tape is still being
+  // built, whose first pushes must not ask Tape::active() (that would build it again, recursively).
+  const Tape* active = detail::tl_active_tape;
+  if (active == nullptr) return;
+  const std::size_t now = active->bytes();
   if (now + extra_bytes > limit) {
     std::ostringstream os;
     os << "tape: memory limit exceeded: the recording holds " << now << " bytes and needs " << extra_bytes
@@ -293,6 +297,12 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
       const double a = adj[i];
       const std::uint32_t lo = end[i - 1];
       const std::uint32_t n = hi - lo;
+      // A statement no gradient reached is not on a path to the output: skipping it keeps its partials
+      // out of the sum, so an unused log(0) (partial inf) cannot turn a gradient into 0 * inf = NaN.
+      if (a == 0.0) {
+        hi = lo;
+        continue;
+      }
       if (n == 2) {  // in argument order, as the loop would (x * x adds twice into one adjoint)
         adj[args[lo]] += partials[lo] * a;
         adj[args[lo + 1]] += partials[lo + 1] * a;

@@ -293,28 +293,33 @@ TEST_CASE("edge: tensors past 2^31 elements are indexed with 64-bit arithmetic")
 // Known bugs, each a minimal reproduction kept skipped so that CI stays green; run them with --no-skip.
 // The fix of each is a line or two in the engine (see the reliability report).
 
-TEST_CASE("known bug: an unused statement with an infinite partial turns gradients into NaN" * doctest::skip()) {
+TEST_CASE("an unused statement with an infinite partial leaves gradients finite") {
   tg::ScopedTape scope;
   const tg::Var x(0.0);
   (void)tg::log(x);  // recorded, not on the path to b: its partial 1/0 = inf meets adjoint 0 in the sweep
   const tg::Var b = x * 2.0;
   b.backward();
-  CHECK(x.grad() == 2.0);  // got NaN (0 * inf); a sweep that skips zero adjoints gives 2
+  CHECK(x.grad() == 2.0);  // the sweep skips statements that no gradient reached
 }
 
-TEST_CASE("known bug: scalar relu max and min drop a NaN operand" * doctest::skip()) {
+TEST_CASE("scalar relu max and min propagate a NaN operand") {
   tg::ScopedTape scope;
   const tg::Var x(kNaN);
-  CHECK(std::isnan(tg::relu(x).value()));    // got 0
-  CHECK(std::isnan(tg::max(x, 1.0).value()));  // got 1, while max(1.0, x) is NaN
-  CHECK(std::isnan(tg::min(x, 1.0).value()));  // got 1
+  CHECK(std::isnan(tg::relu(x).value()));
+  CHECK(std::isnan(tg::max(x, 1.0).value()));
+  CHECK(std::isnan(tg::max(1.0, x).value()));
+  CHECK(std::isnan(tg::min(x, 1.0).value()));
+  const tg::Var y(2.0);
+  CHECK(std::isnan(tg::grad(tg::max(x, y), {y})[0]));
 }
 
-TEST_CASE("known bug: tensor maximum/minimum drop a NaN second operand" * doctest::skip()) {
+TEST_CASE("tensor maximum and minimum propagate a NaN in either operand") {
   const tg::Tensor nan = tg::full({1}, kNaN, f64);
   const tg::Tensor one = tg::ones({1}, f64);
-  CHECK(std::isnan(tg::maximum(one, nan).item()));  // got 1, while maximum(nan, one) is NaN
-  CHECK(std::isnan(tg::minimum(one, nan).item()));  // got 1
+  CHECK(std::isnan(tg::maximum(one, nan).item()));
+  CHECK(std::isnan(tg::maximum(nan, one).item()));
+  CHECK(std::isnan(tg::minimum(one, nan).item()));
+  CHECK(std::isnan(tg::minimum(nan, one).item()));
 }
 
 TEST_CASE("known bug: argmax along a non-empty dim of a tensor with 0 elements" * doctest::skip()) {
@@ -322,9 +327,9 @@ TEST_CASE("known bug: argmax along a non-empty dim of a tensor with 0 elements" 
   CHECK(tg::argmax(tg::zeros({0, 3}, f64), 1).shape() == tg::Shape{0});
 }
 
-TEST_CASE("known bug: a tape memory limit set before a thread's first tape recurses" * doctest::skip()) {
-  // check_tape_memory asks Tape::active(), which constructs the thread's default tape, whose first push
-  // grows an array and calls check_tape_memory again: a stack overflow instead of a TapeError.
+TEST_CASE("a tape memory limit set before a thread's first tape does not recurse") {
+  // Once check_tape_memory asked Tape::active(), which built the thread's default tape, whose first push
+  // called check_tape_memory again: a stack overflow instead of a TapeError.
   bool ok = false;
   std::thread t([&] {
     const std::size_t prev = tg::tape_memory_limit();

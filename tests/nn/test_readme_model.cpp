@@ -21,7 +21,7 @@ double readme_program() {
     loader.set_epoch(epoch);
     for (const nn::Batch& b : loader) {
       tg::ScopedTape tape;                                     // one step, freed in O(1) at scope end
-      tg::Tensor loss = nn::cross_entropy(net.forward(b.x), b.y);
+      tg::Tensor loss = nn::functional::cross_entropy(net.forward(b.x), b.y);
       opt.zero_grad();
       loss.backward();                                         // gradients come from the tape
       opt.step();

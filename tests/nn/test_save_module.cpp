@@ -22,7 +22,7 @@ tg::Tensor inputs() {
 // One Adam step of an MLP on a fixed regression batch; returns the loss.
 double train_step(tg::nn::MLP& net, tg::nn::Adam& opt, const tg::Tensor& x, const tg::Tensor& y) {
   tg::ScopedTape tape;
-  tg::Tensor loss = tg::nn::mse_loss(net.forward(x), y);
+  tg::Tensor loss = tg::nn::functional::mse_loss(net.forward(x), y);
   opt.zero_grad();
   loss.backward();
   opt.step();

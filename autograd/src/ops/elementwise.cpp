@@ -158,7 +158,8 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 }
 
 Tensor maximum(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward("maximum", a, b, [](auto x, auto y) { return x < y ? y : x; });
+  // A NaN in either operand wins (y != y tests for NaN), as PyTorch's maximum propagates it.
+  Tensor out = binary_forward("maximum", a, b, [](auto x, auto y) { return (x < y || y != y) ? y : x; });
   if (!detail::any_requires_grad({&a, &b})) return out;
   auto* n = make_node<MaximumNode>(true);
   n->add_input(a);
@@ -170,7 +171,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
 }
 
 Tensor minimum(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward("minimum", a, b, [](auto x, auto y) { return y < x ? y : x; });
+  Tensor out = binary_forward("minimum", a, b, [](auto x, auto y) { return (y < x || y != y) ? y : x; });
   if (!detail::any_requires_grad({&a, &b})) return out;
   auto* n = make_node<MaximumNode>(false);
   n->add_input(a);

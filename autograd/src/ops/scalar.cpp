@@ -1,5 +1,6 @@
 // Elementary functions of Var: each computes its value and records its local derivative beside it.
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "tapegrad/anomaly.hpp"
@@ -45,6 +46,7 @@ Var sigmoid(const Var& x) {
 }
 
 Var relu(const Var& x) {
+  if (std::isnan(x.value())) return Var::record(Op::Relu, x.value(), x, x.value());  // NaN in, NaN out
   const bool pos = x.value() > 0;  // relu'(0) = 0
   return Var::record(Op::Relu, pos ? x.value() : 0.0, x, pos ? 1.0 : 0.0);
 }
@@ -106,13 +108,27 @@ Var sinh(const Var& x) { return Var::record(Op::Sinh, std::sinh(x.value()), x, s
 
 Var cosh(const Var& x) { return Var::record(Op::Cosh, std::cosh(x.value()), x, std::sinh(x.value())); }
 
+namespace {
+
+// min/max propagate a NaN operand, as PyTorch's minimum/maximum do, into the value and both gradients.
+bool either_nan(const Var& a, const Var& b) { return std::isnan(a.value()) || std::isnan(b.value()); }
+
+Var nan_result(Op op, const Var& a, const Var& b) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  return Var::record(op, nan, a, nan, b, nan);
+}
+
+}  // namespace
+
 Var min(const Var& a, const Var& b) {
+  if (either_nan(a, b)) return nan_result(Op::Min, a, b);
   if (a.value() == b.value()) return Var::record(Op::Min, a.value(), a, 0.5, b, 0.5);
   const bool first = a.value() < b.value();
   return Var::record(Op::Min, first ? a.value() : b.value(), a, first ? 1.0 : 0.0, b, first ? 0.0 : 1.0);
 }
 
 Var max(const Var& a, const Var& b) {
+  if (either_nan(a, b)) return nan_result(Op::Max, a, b);
   if (a.value() == b.value()) return Var::record(Op::Max, a.value(), a, 0.5, b, 0.5);
   const bool first = a.value() > b.value();
   return Var::record(Op::Max, first ? a.value() : b.value(), a, first ? 1.0 : 0.0, b, first ? 0.0 : 1.0);

@@ -27,20 +27,12 @@
 #include "tapegrad/nn/loader.hpp"
 #include "tapegrad/nn/loss.hpp"
 #include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/save.hpp"
 #include "tapegrad/nn/optim.hpp"
 #include "tapegrad/nn/scheduler.hpp"
 #include "tapegrad/nn/sequential.hpp"
 #include "tapegrad/nn/serialize.hpp"
 #include "tapegrad/nn/state_dict.hpp"
-#include "tapegrad/nn/optim.hpp"
-#include "tapegrad/nn/scheduler.hpp"
-#include "tapegrad/nn/clip.hpp"
-#include "tapegrad/nn/serialize.hpp"
-#include "tapegrad/nn/save.hpp"
-#include "tapegrad/nn/data_tensor.hpp"
-#include "tapegrad/nn/datasets.hpp"
-#include "tapegrad/nn/idx.hpp"
-#include "tapegrad/nn/loader.hpp"
 
 namespace tg::nn {
 
