@@ -24,7 +24,7 @@ std::vector<Tensor> make_inputs(const std::vector<std::vector<double>>& values, 
 
 }  // namespace
 
-GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& inputs, const GradcheckOptions& o) {
+GradcheckResult gradcheck(const TensorListFunction& f, const std::vector<Tensor>& inputs, const GradcheckOptions& o) {
   GradcheckResult r;
   r.options = o;
   std::vector<std::vector<double>> values;

@@ -282,6 +282,9 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
     return;
   }
   std::uint32_t next_node = node_k == 0 ? 0 : nodes_[node_k - 1].first;
+  reached_.assign(static_cast<std::size_t>(top) + 1, 0);
+  reached_[top] = 1;
+  std::uint8_t* reached = reached_.data();
   std::uint32_t i = top;
   while (i > bottom) {
     // The run of scalar statements down to the next node (or the bottom) needs no per-slot node test.
@@ -297,19 +300,26 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
       const double a = adj[i];
       const std::uint32_t lo = end[i - 1];
       const std::uint32_t n = hi - lo;
-      // A statement no gradient reached is not on a path to the output: skipping it keeps its partials
-      // out of the sum, so an unused log(0) (partial inf) cannot turn a gradient into 0 * inf = NaN.
-      if (a == 0.0) {
+      // A statement on no path to the output is skipped, so an unused log(0) (partial inf) cannot turn a
+      // gradient into 0 * inf = NaN; one on a path is swept even with a zero adjoint, so 0 * inf along a
+      // real path gives NaN, as in PyTorch. Nodes that write scalar adjoints write nonzero values.
+      if (a == 0.0 && reached[i] == 0) {
         hi = lo;
         continue;
       }
       if (n == 2) {  // in argument order, as the loop would (x * x adds twice into one adjoint)
         adj[args[lo]] += partials[lo] * a;
         adj[args[lo + 1]] += partials[lo + 1] * a;
+        reached[args[lo]] = 1;
+        reached[args[lo + 1]] = 1;
       } else if (n == 1) {
         adj[args[lo]] += partials[lo] * a;
+        reached[args[lo]] = 1;
       } else if (n != 0) {
-        for (std::uint32_t k = lo; k < hi; ++k) adj[args[k]] += partials[k] * a;
+        for (std::uint32_t k = lo; k < hi; ++k) {
+          adj[args[k]] += partials[k] * a;
+          reached[args[k]] = 1;
+        }
       }
       hi = lo;
     }

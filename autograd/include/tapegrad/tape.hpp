@@ -382,6 +382,7 @@ class Tape {
   detail::PodPair<std::uint32_t, double> args_;
   detail::PodStack<double> values_;          // recorded values, only with keep_values
   std::vector<double> adj_;                  // scratch adjoints of the current sweep
+  std::vector<std::uint8_t> reached_;        // scratch: slot i lies on a path from the sweep's output
   std::vector<double> grad_;                 // accumulated gradients, as PyTorch's .grad
   // True after the first backward since a reset or zero_grad(): the accumulated gradients are then
   // exactly that sweep's adjoints, so they are read from adj_ instead of being copied into grad_. The

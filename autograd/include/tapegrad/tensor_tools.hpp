@@ -17,7 +17,7 @@ namespace tg {
 
 /// A differentiable function of tensors, as gradcheck sees it. Write the parameter type out
 /// (`[](const std::vector<tg::Tensor>& x) { ... }`): a generic lambda would match the Var overload too.
-using TensorFunction = std::function<Tensor(const std::vector<Tensor>&)>;
+using TensorListFunction = std::function<Tensor(const std::vector<Tensor>&)>;
 
 /// Within its scope every recorded tensor op also keeps its inputs (constants included) and its output,
 /// so that gradcheck can re-run it on its own, and DOT export can show inner values and labels. Costs a
@@ -43,7 +43,7 @@ class TensorTraceGuard {
 /// and as a multi-index). The forward is recorded under TensorTraceGuard, so on failure each built-in
 /// parameter-free op (exp, mul, matmul, ...) and each custom_tensor_op is re-run alone at its recorded
 /// inputs and the first one whose backward disagrees is named (GradcheckResult::fault).
-GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& inputs,
+GradcheckResult gradcheck(const TensorListFunction& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options = {});
 
 /// A user-defined differentiable tensor op (as torch.autograd.Function): calling it runs `forward` with
