@@ -42,31 +42,36 @@ void forward_table(const worked::Forward& f) {
 // Every ∂E/∂w as tg::explain reads it off the recorded graph: one path per output weight, two per hidden
 // weight (through o1 and through o2).
 void chain_rule_factors(const worked::Forward& f) {
-  std::printf("\nBackward pass: each dE/dw taken apart by tg::explain into its chain-rule factors\n");
+  std::printf("\nBackward pass: each ∂E/∂w taken apart by tg::explain into its chain-rule factors\n");
   std::printf("  Output layer (one path each):\n");
   for (int k = 4; k < 8; ++k) {
     std::printf("%s", tg::explain(f.e_total, f.w[k]).collapsed_str().c_str());
   }
-  std::printf("    (the write-up: 0.74136507 x 0.186815602 x 0.593269992 = 0.082167041)\n");
+  std::printf("    (the write-up: 0.74136507 × 0.186815602 × 0.593269992 = 0.082167041)\n");
 
   const tg::Explanation w1 = tg::explain(f.e_total, f.w[0]);
-  std::printf("  Hidden layer: w1 reaches E_total along two paths, through o1 and through o2:\n%s",
-              w1.collapsed_str().c_str());
+  std::printf("  Hidden layer: w1 reaches E_total along two paths, through o1 and through o2, each the product\n"
+              "  ∂E_total/∂out_o × ∂out_o/∂net_o × ∂net_o/∂out_h1 × ∂out_h1/∂net_h1 × ∂net_h1/∂w1:\n");
+  for (const tg::ExplainPath& p : w1.collapsed.paths) {
+    std::printf("    through %s: ", w1.name(p.slots[1]) == "out_o1" ? "o1" : "o2");
+    for (std::size_t i = 0; i < p.factors.size(); ++i) std::printf("%s%.9g", i ? " × " : "", p.factors[i]);
+    std::printf(" = %.9g\n", p.product);
+  }
   // The write-up groups the first three factors of each path as dE_o/dout_h1, adds the two paths, then
   // applies the two factors they share.
   const double d_o1 = through(w1, f.out_o1.slot());
   const double d_o2 = through(w1, f.out_o2.slot());
   const double shared = (1.0 - f.out_h1.value()) * f.out_h1.value() * worked::i1;  // ∂out_h1/∂net_h1 · i1
   std::printf("    grouped as the write-up does:\n");
-  std::printf("      dE_o1/dout_h1 (through o1)  = %+.9f   (write-up  0.055399425)\n", d_o1 / shared);
-  std::printf("      dE_o2/dout_h1 (through o2)  = %+.9f   (write-up -0.019049119)\n", d_o2 / shared);
-  std::printf("      dE_total/dout_h1 (the sum)  = %+.9f   (write-up  0.036350306)\n", (d_o1 + d_o2) / shared);
-  std::printf("      x dout_h1/dnet_h1 x dnet_h1/dw1 = x %.9f x %.2f = %.9f   (write-up 0.000438568)\n",
+  std::printf("      ∂E_o1/∂out_h1 (through o1)  = %+.9f   (write-up  0.055399425)\n", d_o1 / shared);
+  std::printf("      ∂E_o2/∂out_h1 (through o2)  = %+.9f   (write-up -0.019049119)\n", d_o2 / shared);
+  std::printf("      ∂E_total/∂out_h1 (the sum)  = %+.9f   (write-up  0.036350306)\n", (d_o1 + d_o2) / shared);
+  std::printf("      × ∂out_h1/∂net_h1 × ∂net_h1/∂w1 = × %.9f × %.2f = %.9f   (write-up 0.000438568)\n",
               shared / worked::i1, worked::i1, w1.gradient);
   std::printf("  w2..w4, the same two paths each:\n");
   for (int k = 1; k < 4; ++k) {
     const tg::Explanation ex = tg::explain(f.e_total, f.w[k]);
-    std::printf("    dE/dw%d = %+.9f (through o1) %+.9f (through o2) = %.9f%s\n", k + 1,
+    std::printf("    ∂E_total/∂w%d = %+.9f (through o1) %+.9f (through o2) = %.9f%s\n", k + 1,
                 through(ex, f.out_o1.slot()), through(ex, f.out_o2.slot()), ex.gradient,
                 ex.consistent ? "" : "   <-- paths and autograd DISAGREE");
   }

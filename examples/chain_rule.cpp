@@ -33,7 +33,8 @@ double autograd_slope(double x0) {
 
 int run(const tg::examples::ExampleArgs& args) {
   const double x0 = 1.5;
-  tg::ScopedTape tape;
+  // keep_values: the graph picture then shows every intermediate value, not only the leaves'.
+  tg::ScopedTape tape({.keep_values = true});
   tg::Var x(x0);
   x.label("x");
   tg::Var u;
@@ -66,7 +67,8 @@ int run(const tg::examples::ExampleArgs& args) {
     tg::Var s = tg::sin(a).label("sin_x");
     tg::Var z = (a * s).label("z");
     z.backward({.retain_graph = true});
-    std::printf("When x reaches the output twice, as in z = x * sin(x), the paths add up:\n");
+    std::printf("When x reaches the output twice, as in z = x * sin(x), the paths add up\n"
+                "(the first is the direct edge x -> z, holding sin_x fixed):\n");
     std::printf("%s", tg::explain(z, a).collapsed_str().c_str());
     std::printf("    sum = sin(x) + x cos(x) = %.9f, autograd: %.9f\n\n", std::sin(x0) + x0 * std::cos(x0),
                 a.grad());

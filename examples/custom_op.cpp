@@ -22,8 +22,8 @@ const tg::CustomOp log_cosh = tg::custom_op(
     "log_cosh", log_cosh_value,
     [](std::span<const double> x, double) { return std::vector<double>{std::tanh(x[0])}; }, 1);
 
-// The same op with the slip of forgetting the chain factor of cosh's inner derivative: d/dx log(cosh x)
-// = sinh x / cosh x, written here as 1 / cosh x.
+// The same op with a chain-rule slip, the inner derivative forgotten: d/dx log(cosh x)
+// = (1 / cosh x) · sinh x, written here as 1 / cosh x.
 const tg::CustomOp log_cosh_buggy = tg::custom_op(
     "log_cosh_buggy", log_cosh_value,
     [](std::span<const double> x, double) { return std::vector<double>{1.0 / std::cosh(x[0])}; }, 1);

@@ -146,7 +146,22 @@ void confusion(const std::vector<std::int64_t>& predicted, const std::vector<std
     for (int c = 0; c < 10; ++c) std::printf("%5.0f", m[static_cast<std::size_t>(r * 10 + c)]);
     std::printf("\n");
   }
-  std::printf("(shirts are the hardest class: they are taken for T-shirts, pullovers and coats)\n");
+  // The class the model gets right least often, and what it takes it for.
+  int worst = 0;
+  auto recall = [&](int r) {
+    double total = 0.0;
+    for (int c = 0; c < 10; ++c) total += m[static_cast<std::size_t>(r * 10 + c)];
+    return total > 0 ? m[static_cast<std::size_t>(r * 11)] / total : 1.0;
+  };
+  for (int r = 1; r < 10; ++r) worst = recall(r) < recall(worst) ? r : worst;
+  int confused = worst == 0 ? 1 : 0;
+  for (int c = 0; c < 10; ++c) {
+    const auto at = [&](int col) { return m[static_cast<std::size_t>(worst * 10 + col)]; };
+    if (c != worst && at(c) > at(confused)) confused = c;
+  }
+  std::printf("The hardest class is %s (%.0f%% right), most often taken for %s.\n",
+              row_labels[static_cast<std::size_t>(worst)].c_str(), 100 * recall(worst),
+              row_labels[static_cast<std::size_t>(confused)].c_str());
   plot::save_svg(path, plot::heatmap(m, 10, 10,
                                      {.title = "Fashion-MNIST test set: true class (rows) vs predicted",
                                       .row_labels = row_labels,

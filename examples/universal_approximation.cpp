@@ -61,7 +61,7 @@ double sine(const tg::examples::ExampleArgs& args) {
   std::printf("1. sin(x) by one hidden layer of 32 tanh units, trained on [-pi, pi] (%d Adam steps)\n", steps);
   std::printf("   max |network - sin| inside [-pi, pi]:        %.4f%s\n", inside,
               args.quick ? "" : (inside < 0.02 ? "   (target < 0.02: met)" : "   (target < 0.02: MISSED)"));
-  std::printf("   max |network - sin| on [-3pi, 3pi] outside:  %.4f   (tanh units saturate: the fit goes flat)\n\n",
+  std::printf("   max |network - sin| on [-3pi, 3pi] outside:  %.4f   (outside, the tanh units saturate: the fit drifts off to a constant)\n\n",
               outside);
 
   std::vector<plot::Series> series;
