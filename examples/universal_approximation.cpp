@@ -95,7 +95,7 @@ std::vector<double> product(const tg::examples::ExampleArgs& args) {
   // Each square sampled on a 61 x 61 grid.
   std::vector<double> worst;
   std::printf("2. x*y by a 2-32-32-1 tanh network trained on [-1, 1]^2 (%d Adam steps)\n", steps);
-  std::printf("   %-22s %12s %12s\n", "region", "max |error|", "max |x*y|");
+  std::printf("   %-22s %12s %12s %12s\n", "region", "max |error|", "mean |error|", "max |x*y|");
   for (int scale = 1; scale <= 3; ++scale) {
     std::vector<double> pts;
     for (int i = 0; i <= 60; ++i) {
@@ -106,11 +106,17 @@ std::vector<double> product(const tg::examples::ExampleArgs& args) {
     }
     const std::vector<double> out = predict(model, pts, 2);
     double w = 0.0;
-    for (std::size_t k = 0; k < out.size(); ++k) w = std::max(w, std::abs(out[k] - pts[2 * k] * pts[2 * k + 1]));
+    double sum = 0.0;
+    for (std::size_t k = 0; k < out.size(); ++k) {
+      const double err = std::abs(out[k] - pts[2 * k] * pts[2 * k + 1]);
+      w = std::max(w, err);
+      sum += err;
+    }
     worst.push_back(w);
     char region[32];
     std::snprintf(region, sizeof region, "[-%d, %d]^2%s", scale, scale, scale == 1 ? " (trained)" : "");
-    std::printf("   %-22s %12.4f %12.0f\n", region, w, static_cast<double>(scale * scale));
+    std::printf("   %-22s %12.4f %12.4f %12.0f\n", region, w, sum / static_cast<double>(out.size()),
+                static_cast<double>(scale * scale));
   }
   std::printf("   Inside the trained square the error is small; at 2x and 3x the range it grows: the network\n"
               "   learned a surface shaped like x*y there, not the operation of multiplying.\n\n");
