@@ -107,9 +107,13 @@ std::string Explanation::str() const {
     }
     return out.str();
   };
-  os << "  through labelled nodes: " << count(collapsed.num_paths) << ", sum "
-     << detail::format_number(collapsed.total, d) << "\n"
-     << collapsed_str();
+  if (collapsed_skipped) {
+    os << "  through labelled nodes: skipped (over ExplainOptions::collapse_budget)\n";
+  } else {
+    os << "  through labelled nodes: " << count(collapsed.num_paths) << ", sum "
+       << detail::format_number(collapsed.total, d) << "\n"
+       << collapsed_str();
+  }
   os << "  edge by edge: " << count(elementary.num_paths) << ", sum " << detail::format_number(elementary.total, d)
      << "\n"
      << elementary_str();

@@ -300,6 +300,7 @@ GradientComparison check_gradient(const VarFunction& f, const HandGradient& hand
 
 std::string GradientComparison::report() const {
   std::ostringstream os;
+  os.precision(10);
   os << "element        hand            autograd        numeric\n";
   for (const GradientRow& r : rows) {
     os.width(14);

@@ -163,9 +163,37 @@ TEST_CASE("explain: the worked example's chain-rule factors") {
     CHECK(std::abs(ex.gradient - net.w[4].grad()) < 1e-15);
   }
 
+  SUBCASE("past its work budget the collapsed view is skipped, the elementary one still checked") {
+    const tg::Explanation ex = tg::explain(net.E, net.w[0], tg::ExplainOptions{.collapse_budget = 5});
+    CHECK(ex.collapsed_skipped);
+    CHECK(ex.collapsed.paths.empty());
+    CHECK(ex.consistent);
+    CHECK(ex.elementary.paths.size() == 2);
+    CHECK(ex.str().find("skipped") != std::string::npos);
+  }
+
   SUBCASE("a constant x is refused") {
     CHECK_THROWS_AS(tg::explain(net.E, tg::Var::constant(1.0)), tg::ValueError);
   }
+}
+
+TEST_CASE("explain: custom ops appear under their own name") {
+  const tg::CustomOp cube = tg::custom_op(
+      "cube", [](std::span<const double> v) { return v[0] * v[0] * v[0]; },
+      [](std::span<const double> v, double) { return std::vector<double>{3.0 * v[0] * v[0]}; });
+  tg::ScopedTape scope;
+  tg::Var x(1.5);
+  x.label("x");
+  const tg::Var c = cube(x);
+  const tg::Var y = c * x;  // x⁴: paths through the cube (3x² · x) and directly (x³)
+  const tg::Explanation ex = tg::explain(y, x);
+  CHECK(ex.consistent);
+  CHECK(ex.elementary.num_paths == 2.0);
+  CHECK(ex.gradient == doctest::Approx(4 * 1.5 * 1.5 * 1.5).epsilon(1e-14));
+  REQUIRE(ex.elementary.paths.size() == 2);
+  CHECK(ex.elementary.paths[0].product == doctest::Approx(3 * 1.5 * 1.5 * 1.5).epsilon(1e-14));
+  CHECK(ex.name(ex.elementary.paths[0].slots[1]) == "cube#" + std::to_string(c.slot()));
+  CHECK(ex.elementary_str().find("-> cube#") != std::string::npos);
 }
 
 TEST_CASE("explain: sums over paths equal the gradient on random DAGs") {

@@ -19,6 +19,10 @@ struct ExplainOptions {
   int digits = 9;
   /// Longest path printed in full; longer ones show their ends around an ellipsis.
   std::size_t max_printed_steps = 24;
+  /// Work limit of the collapsed view, in edge visits. Its cost is the sum, over labelled nodes, of the
+  /// unlabelled region below each: linear in practice, but many labelled nodes above one huge unlabelled
+  /// region would make it quadratic, so past this limit the view is skipped (Explanation::collapsed_skipped).
+  std::size_t collapse_budget = 200'000'000;
 };
 
 /// One chain-rule path from y down to x: slots[0] is y, slots.back() is x, and factors[i] is the local
@@ -71,6 +75,8 @@ struct Explanation {
   /// Paths through labelled nodes only: each factor sums the sub-paths between consecutive labelled
   /// nodes (y and x always count as labelled).
   ExplainView collapsed;
+  /// True when the collapsed view exceeded options.collapse_budget and was left empty.
+  bool collapsed_skipped = false;
   /// Ops on the way whose local derivatives are unknown (opaque coarse nodes); paths through them are
   /// missing, so the sums cannot match.
   std::vector<std::string> opaque_ops;
