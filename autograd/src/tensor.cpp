@@ -3,6 +3,7 @@
 #include "tapegrad/tensor.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -56,42 +57,50 @@ constexpr int kBuckets = 48;
 constexpr std::size_t kCacheLimit = std::size_t{1} << 30;
 constexpr std::size_t kImplPoolMax = 1 << 14;
 
+// Plain data, so that each access is a bare TLS load (a thread_local with a destructor is reached through
+// an init check); the Reaper below empties it when the thread ends.
 struct Cache {
-  Storage* free_list[kBuckets] = {};
-  std::size_t cached_bytes = 0;
-  void* impls = nullptr;  // free TensorImpl blocks, linked through their first word
-  std::size_t nimpls = 0;
-  ~Cache();
+  Storage* free_list[kBuckets];
+  std::size_t cached_bytes;
+  void* impls;  // free TensorImpl blocks, linked through their first word
+  std::size_t nimpls;
+  bool reaper_armed;
+  bool dead;  // set once the thread's cache was emptied at exit: later frees go straight to the heap
 };
 
-// Set once the thread's cache is destroyed: later frees (static tensors at exit) go straight to free().
-thread_local bool tl_cache_dead = false;
-thread_local Cache tl_cache;
+thread_local Cache tl_cache{};
 
-Cache::~Cache() {
-  for (auto& head : free_list) {
-    while (head != nullptr) {
-      Storage* next = head->next_free;
-      std::free(head);
-      head = next;
+struct Reaper {
+  ~Reaper() {
+    Cache& c = tl_cache;
+    for (auto& head : c.free_list) {
+      while (head != nullptr) {
+        Storage* next = head->next_free;
+        head->~Storage();
+        ::operator delete(head, std::align_val_t{kHeader});
+        head = next;
+      }
     }
+    while (c.impls != nullptr) {
+      void* next = *static_cast<void**>(c.impls);
+      ::operator delete(c.impls);
+      c.impls = next;
+    }
+    c.dead = true;
   }
-  while (impls != nullptr) {
-    void* next = *static_cast<void**>(impls);
-    ::operator delete(impls);
-    impls = next;
-  }
-  tl_cache_dead = true;
+};
+
+// Called before the first block enters the cache: constructing the thread_local Reaper schedules its
+// destructor for thread exit.
+void arm_reaper(Cache& c) {
+  static thread_local Reaper reaper;
+  (void)reaper;
+  c.reaper_armed = true;
 }
 
 int bucket_of(std::size_t nbytes) {
-  std::size_t cap = kMinPayload;
-  int b = 0;
-  while (cap < nbytes) {
-    cap <<= 1;
-    ++b;
-  }
-  return b;
+  if (nbytes <= kMinPayload) return 0;
+  return static_cast<int>(std::bit_width((nbytes - 1) / kMinPayload));
 }
 
 std::size_t bucket_bytes(int b) { return kMinPayload << b; }
@@ -101,8 +110,8 @@ std::size_t bucket_bytes(int b) { return kMinPayload << b; }
 Storage* storage_new(std::size_t nbytes) {
   const int b = bucket_of(nbytes);
   if (b >= kBuckets) throw std::bad_alloc();
-  if (!tl_cache_dead) {
-    Cache& c = tl_cache;
+  Cache& c = tl_cache;
+  if (!c.dead) {
     if (Storage* s = c.free_list[b]) {
       c.free_list[b] = s->next_free;
       c.cached_bytes -= bucket_bytes(b);
@@ -113,8 +122,8 @@ Storage* storage_new(std::size_t nbytes) {
       return s;
     }
   }
-  void* mem = std::aligned_alloc(kHeader, kHeader + bucket_bytes(b));
-  if (mem == nullptr) throw std::bad_alloc();
+  // Through operator new (not malloc) so that allocation counters in tests and benches see it.
+  void* mem = ::operator new(kHeader + bucket_bytes(b), std::align_val_t{kHeader});
   auto* s = ::new (mem) Storage();
   s->bucket = static_cast<std::uint32_t>(b);
   s->nbytes = nbytes;
@@ -124,8 +133,9 @@ Storage* storage_new(std::size_t nbytes) {
 
 void storage_free(Storage* s) noexcept {
   const int b = static_cast<int>(s->bucket);
-  if (!tl_cache_dead) {
-    Cache& c = tl_cache;
+  Cache& c = tl_cache;
+  if (!c.dead) {
+    if (!c.reaper_armed) arm_reaper(c);
     if (c.cached_bytes + bucket_bytes(b) <= kCacheLimit) {
       s->next_free = c.free_list[b];
       c.free_list[b] = s;
@@ -134,12 +144,12 @@ void storage_free(Storage* s) noexcept {
     }
   }
   s->~Storage();
-  std::free(s);
+  ::operator delete(s, std::align_val_t{kHeader});
 }
 
 void* TensorImpl::operator new(std::size_t n) {
-  if (n == sizeof(TensorImpl) && !tl_cache_dead) {
-    Cache& c = tl_cache;
+  Cache& c = tl_cache;
+  if (n == sizeof(TensorImpl) && !c.dead) {
     if (c.impls != nullptr) {
       void* p = c.impls;
       c.impls = *static_cast<void**>(p);
@@ -151,8 +161,9 @@ void* TensorImpl::operator new(std::size_t n) {
 }
 
 void TensorImpl::operator delete(void* p) noexcept {
-  if (!tl_cache_dead) {
-    Cache& c = tl_cache;
+  Cache& c = tl_cache;
+  if (!c.dead) {
+    if (!c.reaper_armed) arm_reaper(c);
     if (c.nimpls < kImplPoolMax) {
       *static_cast<void**>(p) = c.impls;
       c.impls = p;
@@ -174,6 +185,8 @@ void TensorImpl::refresh() {
   contiguous = c;
 }
 
+void copy_shape(Shape& dst, const Shape& src) { dst.assign(src.begin(), src.end()); }
+
 Shape contiguous_strides(const Shape& shape) {
   Shape s(shape.size(), 1);
   std::int64_t acc = 1;
@@ -191,16 +204,25 @@ std::int64_t shape_numel(const Shape& shape) {
 }
 
 Tensor empty_impl(const Shape& shape, Dtype dtype) {
+  const std::size_t nd = shape.size();
+  std::int64_t numel = 1;
   for (std::int64_t s : shape) {
     if (s < 0) throw ShapeError("empty: negative size in shape " + shape_str(shape));
+    numel *= s;
   }
-  auto* t = new TensorImpl();
+  Ref<Storage> storage(storage_new(static_cast<std::size_t>(numel) * dtype_size(dtype)));
+  auto* t = new TensorImpl;
   Ref<TensorImpl> ref(t);
+  t->storage = std::move(storage);
   t->dtype = dtype;
-  t->shape = shape;
-  t->strides = contiguous_strides(shape);
-  t->numel = shape_numel(shape);
-  t->storage = Ref<Storage>(storage_new(static_cast<std::size_t>(t->numel) * dtype_size(dtype)));
+  t->numel = numel;
+  copy_shape(t->shape, shape);
+  t->strides.resize(nd, boost::container::default_init);
+  std::int64_t acc = 1;
+  for (std::size_t i = nd; i-- > 0;) {
+    t->strides[i] = acc;
+    acc *= std::max<std::int64_t>(shape[i], 1);
+  }
   return Tensor(std::move(ref));
 }
 
@@ -285,12 +307,12 @@ Tensor copy_contiguous(const Tensor& t) {
   return out;
 }
 
-Tensor make_view(const Tensor& t, Shape shape, Shape strides, std::int64_t offset) {
-  auto* v = new TensorImpl();
+Tensor make_view(const Tensor& t, const Shape& shape, const Shape& strides, std::int64_t offset) {
+  auto* v = new TensorImpl;
   Ref<TensorImpl> ref(v);
   v->dtype = t.dtype();
-  v->shape = std::move(shape);
-  v->strides = std::move(strides);
+  copy_shape(v->shape, shape);
+  copy_shape(v->strides, strides);
   v->offset = offset;
   v->storage = t.impl()->storage;
   v->refresh();
@@ -427,7 +449,7 @@ std::vector<T> Tensor::to_vector() const {
     detail::for_each_run<1>(impl_->shape, {&impl_->strides},
                             [&](const auto& off, const auto& inner, std::int64_t n) {
                               for (std::int64_t j = 0; j < n; ++j) {
-                                out.push_back(static_cast<T>(base[off[0] + j * inner[0]]));
+                                out.push_back(detail::convert<T>(base[off[0] + j * inner[0]]));
                               }
                             });
   });

@@ -72,7 +72,7 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
 }  // namespace detail
 
 void TensorNode::add_input(const Tensor& t) {
-  TensorEdge e;
+  TensorEdge& e = edges_.emplace_back();
   e.shape = t.shape();
   if (t.requires_grad()) {
     detail::TensorImpl* impl = t.impl();
@@ -93,7 +93,6 @@ void TensorNode::add_input(const Tensor& t) {
       e.leaf = t.impl_ref();
     }
   }
-  edges_.push_back(std::move(e));
 }
 
 void TensorNode::save(const Tensor& t) { saved_.push_back({t, t.defined() ? t.version() : 0}); }
@@ -208,7 +207,7 @@ void Tensor::backward(const Tensor& grad, BackwardOptions opts) const {
     return;
   }
   Tape& tape = tape_of(*this, "backward");
-  impl_->node->accumulate(grad.detach());
+  impl_->node->accumulate(grad.requires_grad() ? grad.detach() : grad);
   tape.backward(impl_->node->slot, 0.0, opts);
 }
 

@@ -66,6 +66,11 @@ Tensor arange(double start, double end, double step, TensorOptions opts) {
     throw ValueError(os.str());
   }
   const double count = std::ceil((end - start) / step);
+  if (count > 9.0e15) {
+    std::ostringstream os;
+    os << "arange: " << count << " elements are too many";
+    throw ValueError(os.str());
+  }
   const auto n = static_cast<std::int64_t>(count > 0 ? count : 0);
   Tensor t = detail::empty_impl({n}, opts.dtype);
   fill_with(t, [&](std::int64_t i) { return start + static_cast<double>(i) * step; });
@@ -80,6 +85,7 @@ Tensor linspace(double start, double end, std::int64_t n, TensorOptions opts) {
   const double step = n > 1 ? (end - start) / static_cast<double>(n - 1) : 0.0;
   // The second half counts back from `end`, so both endpoints are exact.
   fill_with(t, [&](std::int64_t i) {
+    if (n == 1) return start;
     return i < n / 2 ? start + step * static_cast<double>(i) : end - step * static_cast<double>(n - 1 - i);
   });
   return finish(std::move(t), opts);

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <sstream>
+#include <string>
 
 #include "support/tensor_check.hpp"
 
@@ -228,4 +230,44 @@ TEST_CASE("the 2-2-2 worked example in tensor form") {
   CHECK(forward().item() == doctest::Approx(3.510187782978859e-05).epsilon(1e-10));
   CHECK(w1.at({0, 0}) == doctest::Approx(0.3785099883501318).epsilon(1e-10));
   CHECK(w2.at({0, 0}) == doctest::Approx(-3.8929771988657245).epsilon(1e-10));
+}
+
+TEST_CASE("float32 gradients agree with float64") {
+  tg::Generator gen(5);
+  const tg::Tensor x64 = tg::randn({3, 4}, f64, &gen);
+  const tg::Tensor w64 = tg::randn({4, 2}, f64, &gen);
+  auto grads = [](const tg::Tensor& x, const tg::Tensor& w0) {
+    tg::ScopedTape scope;
+    tg::Tensor w = w0.clone().detach().requires_grad_();
+    tg::log_softmax(tg::tanh(tg::matmul(x, w)), 1).sum().backward();
+    return w.grad().to(tg::kFloat64);
+  };
+  const tg::Tensor g64 = grads(x64, w64);
+  const tg::Tensor g32 = grads(x64.to(tg::kFloat32), w64.to(tg::kFloat32));
+  CHECK(g32.shape() == g64.shape());
+  CHECK(tg::allclose(g32, g64, 1e-4, 1e-5));
+}
+
+TEST_CASE("recorded tensor graphs can be walked by tooling") {
+  tg::ScopedTape scope;
+  tg::Tensor w = tg::tensor({{1.0, 2.0}, {3.0, 4.0}}, param);
+  const tg::Tensor x = tg::tensor({1.0, -1.0}, f64);
+  const tg::Tensor loss = tg::sigmoid(tg::matmul(w, x)).sum();
+  std::vector<std::string> names;
+  for (tg::TensorNode* n = loss.grad_fn(); n != nullptr; n = n->num_inputs() ? n->input(0).node : nullptr) {
+    names.push_back(n->name());
+  }
+  CHECK(names == std::vector<std::string>{"sum", "sigmoid", "matmul"});
+  tg::TensorNode* mm = loss.grad_fn()->input(0).node->input(0).node;
+  CHECK(mm->output_shape() == tg::Shape{2});
+  CHECK(mm->num_inputs() == 2);
+  CHECK(mm->input(0).leaf.get() == w.impl());
+  CHECK_FALSE(mm->input(1).live());
+  CHECK(scope.tape().node_at(mm->slot) == mm);
+}
+
+TEST_CASE("printing int and bool tensors") {
+  std::ostringstream os;
+  os << tg::tensor(std::vector<std::int64_t>{3, -1}, {2}) << ' ' << (tg::tensor({1.0, 2.0}) > 1.5);
+  CHECK(os.str() == "tensor([3, -1], dtype=int64) tensor([false, true], dtype=bool)");
 }

@@ -167,3 +167,15 @@ TEST_CASE("tensor printing") {
   os3 << tg::arange(2000);
   CHECK(os3.str().find("...") != std::string::npos);
 }
+
+TEST_CASE("tensor creation shorthands take a dtype as LibTorch") {
+  CHECK(tg::zeros({2, 3}, tg::kFloat64).dtype() == tg::kFloat64);
+  CHECK(tg::ones({2}, tg::kInt64).to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 1});
+  CHECK(tg::tensor({1.0, 2.0}, tg::kFloat64).dtype() == tg::kFloat64);
+  CHECK(tg::arange(3, tg::kInt64).dtype() == tg::kInt64);
+  CHECK(tg::eye(2, tg::kFloat64).sum().item() == 2.0);
+  tg::Tensor w = tg::randn({3, 2}, {.dtype = tg::kFloat64, .requires_grad = true});
+  const tg::Tensor x = tg::ones({4, 3}, tg::kFloat64);
+  tg::sigmoid(tg::matmul(x, w)).sum().backward();
+  CHECK(w.grad().shape() == tg::Shape{3, 2});
+}

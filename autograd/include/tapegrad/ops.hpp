@@ -26,6 +26,7 @@ Tensor maximum(const Tensor& a, const Tensor& b);
 /// Elementwise smaller value; on a tie the gradient is split 0.5/0.5.
 Tensor minimum(const Tensor& a, const Tensor& b);
 
+/// Operators: the same ops (a scalar operand is a constant of the tensor's dtype).
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);
 Tensor operator*(const Tensor& a, const Tensor& b);
@@ -91,22 +92,27 @@ Tensor clamp_max(const Tensor& x, double hi);
 Tensor sign(const Tensor& x);
 /// Selects a where cond is true, else b (broadcast); cond must be bool.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+/// where with a constant for b.
 Tensor where(const Tensor& cond, const Tensor& a, double b);
+/// where with a constant for a.
 Tensor where(const Tensor& cond, double a, const Tensor& b);
 
 // --- comparisons and logic (bool results, no gradient) -----------------------------------------------
+/// Elementwise a == b, a != b, a < b, a <= b, a > b, a >= b as bool masks (broadcast; same dtypes).
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
 Tensor le(const Tensor& a, const Tensor& b);
 Tensor gt(const Tensor& a, const Tensor& b);
 Tensor ge(const Tensor& a, const Tensor& b);
+/// The same comparisons against a constant.
 Tensor eq(const Tensor& a, double s);
 Tensor ne(const Tensor& a, double s);
 Tensor lt(const Tensor& a, double s);
 Tensor le(const Tensor& a, double s);
 Tensor gt(const Tensor& a, double s);
 Tensor ge(const Tensor& a, double s);
+/// Operator forms of the comparisons (they return masks, as in LibTorch, not bool).
 Tensor operator==(const Tensor& a, const Tensor& b);
 Tensor operator!=(const Tensor& a, const Tensor& b);
 Tensor operator<(const Tensor& a, const Tensor& b);

@@ -9,6 +9,13 @@
 //     x.grad();                         // y + cos(x) = 2.8776
 //     y.grad();                         // x = 0.5
 //
+// Tensors record on the same tape, with a LibTorch-like API:
+//
+//     tg::Tensor w = tg::randn({3, 2}, {.dtype = tg::kFloat64, .requires_grad = true});
+//     tg::Tensor x = tg::ones({4, 3}, tg::kFloat64);
+//     tg::Tensor loss = tg::sigmoid(tg::matmul(x, w)).sum();
+//     loss.backward();                  // w.grad() now holds dloss/dw, shape [3, 2]
+//
 // Wrap a training step in tg::ScopedTape to record it on a fresh tape and free it in O(1) at the end.
 #pragma once
 

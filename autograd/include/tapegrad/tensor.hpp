@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <initializer_list>
 #include <iosfwd>
+#include <limits>
+#include <type_traits>
 #include <span>
 #include <string>
 #include <utility>
@@ -168,6 +170,8 @@ inline void decref(TensorImpl* t) {
   if (t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete t;
 }
 
+/// dst = src, without the generic container machinery (shapes are copied on every op).
+void copy_shape(Shape& dst, const Shape& src);
 /// Row-major (C order) strides of a shape.
 Shape contiguous_strides(const Shape& shape);
 /// Product of the sizes.
@@ -242,7 +246,14 @@ class Tensor {
   /// The value of a one-element tensor converted to T.
   template <class T>
   T item() const {
-    return static_cast<T>(item());
+    const double v = item();
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      // Out-of-range float-to-int conversion is UB in C++: saturate instead, NaN gives 0.
+      if (v != v) return T(0);
+      if (v >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+      if (v <= static_cast<double>(std::numeric_limits<T>::min())) return std::numeric_limits<T>::min();
+    }
+    return static_cast<T>(v);
   }
   /// The element at a full index (negative indices count from the end), as double.
   double at(std::initializer_list<std::int64_t> index) const;
@@ -295,47 +306,84 @@ class Tensor {
   /// Copies src (broadcast, converted to this dtype) into this tensor.
   Tensor& copy_(const Tensor& src);
 
-  // --- common ops as members (see ops.hpp for the full list) -----------------------------------------
+  // --- common ops as members (the free functions in ops.hpp document the semantics) -------------------
+  /// Sum of all elements (0-d).
   Tensor sum() const;
+  /// Sum over one dim.
   Tensor sum(std::int64_t dim, bool keepdim = false) const;
+  /// Sum over several dims.
   Tensor sum(const Shape& dims, bool keepdim = false) const;
+  /// Mean of all elements (0-d).
   Tensor mean() const;
+  /// Mean over one dim.
   Tensor mean(std::int64_t dim, bool keepdim = false) const;
+  /// Mean over several dims.
   Tensor mean(const Shape& dims, bool keepdim = false) const;
+  /// Largest element (0-d); the values only, as amax (use argmax for the index).
   Tensor max() const;
+  /// Largest values along dim (as amax).
   Tensor max(std::int64_t dim, bool keepdim = false) const;
+  /// Smallest element (0-d).
   Tensor min() const;
+  /// Smallest values along dim (as amin).
   Tensor min(std::int64_t dim, bool keepdim = false) const;
+  /// Flat index of the largest element (int64, 0-d).
   Tensor argmax() const;
+  /// Indices of the largest values along dim (int64).
   Tensor argmax(std::int64_t dim, bool keepdim = false) const;
+  /// Flat index of the smallest element.
   Tensor argmin() const;
+  /// Indices of the smallest values along dim.
   Tensor argmin(std::int64_t dim, bool keepdim = false) const;
+  /// Same elements in a new shape (a view when possible); one size may be -1.
   Tensor reshape(const Shape& shape) const;
+  /// Same elements in a new shape, never copying (ShapeError when impossible).
   Tensor view(const Shape& shape) const;
+  /// Merges dims start_dim..end_dim.
   Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
+  /// Drops every size-1 dim.
   Tensor squeeze() const;
+  /// Drops dim if its size is 1.
   Tensor squeeze(std::int64_t dim) const;
+  /// Inserts a size-1 dim.
   Tensor unsqueeze(std::int64_t dim) const;
+  /// Swaps two dims (a view).
   Tensor transpose(std::int64_t d0, std::int64_t d1) const;
   /// Transpose of a 2-d tensor (a 0-d or 1-d tensor is returned as is).
   Tensor t() const;
+  /// Reorders the dims (a view).
   Tensor permute(const Shape& dims) const;
+  /// Broadcasts size-1 dims to the given sizes (a view).
   Tensor expand(const Shape& shape) const;
+  /// length elements of dim from start (a view).
   Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
+  /// Elements start, start+step, ... below end of dim (a view, Python-style clamped bounds).
   Tensor slice(std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1) const;
   /// The sub-tensor at index i of dimension 0 (a view, as t[i] in LibTorch).
   Tensor operator[](std::int64_t i) const;
+  /// The sub-tensor at index of dim, with dim removed (a view).
   Tensor select(std::int64_t dim, std::int64_t index) const;
+  /// e^x
   Tensor exp() const;
+  /// ln x
   Tensor log() const;
+  /// √x
   Tensor sqrt() const;
+  /// |x|
   Tensor abs() const;
+  /// tanh x
   Tensor tanh() const;
+  /// The logistic function.
   Tensor sigmoid() const;
+  /// max(x, 0)
   Tensor relu() const;
+  /// x^p
   Tensor pow(double p) const;
+  /// Matrix product (see tg::matmul).
   Tensor matmul(const Tensor& other) const;
+  /// Softmax along dim.
   Tensor softmax(std::int64_t dim) const;
+  /// Log-softmax along dim.
   Tensor log_softmax(std::int64_t dim) const;
 
   /// The impl (for ops and tooling).
@@ -413,6 +461,42 @@ Tensor bernoulli(const Shape& shape, double p, TensorOptions opts = {}, Generato
 /// Random integers in [lo, hi), dtype int64 unless opts say otherwise.
 Tensor randint(std::int64_t lo, std::int64_t hi, const Shape& shape, TensorOptions opts = {.dtype = kInt64},
                Generator* gen = nullptr);
+
+// LibTorch-style shorthands taking a dtype: `tg::zeros({2, 3}, tg::kFloat64)`.
+/// empty() with a dtype.
+inline Tensor empty(const Shape& shape, Dtype d) { return empty(shape, TensorOptions{.dtype = d}); }
+/// zeros() with a dtype.
+inline Tensor zeros(const Shape& shape, Dtype d) { return zeros(shape, TensorOptions{.dtype = d}); }
+/// ones() with a dtype.
+inline Tensor ones(const Shape& shape, Dtype d) { return ones(shape, TensorOptions{.dtype = d}); }
+/// full() with a dtype.
+inline Tensor full(const Shape& shape, double v, Dtype d) { return full(shape, v, TensorOptions{.dtype = d}); }
+/// arange() with a dtype.
+inline Tensor arange(double start, double end, double step, Dtype d) {
+  return arange(start, end, step, TensorOptions{.dtype = d});
+}
+/// arange(end) with a dtype.
+inline Tensor arange(double end, Dtype d) { return arange(end, TensorOptions{.dtype = d}); }
+/// linspace() with a dtype.
+inline Tensor linspace(double start, double end, std::int64_t n, Dtype d) {
+  return linspace(start, end, n, TensorOptions{.dtype = d});
+}
+/// eye() with a dtype.
+inline Tensor eye(std::int64_t n, Dtype d) { return eye(n, TensorOptions{.dtype = d}); }
+/// A 1-d tensor of the given dtype from a braced list.
+inline Tensor tensor(std::initializer_list<double> values, Dtype d) { return tensor(values, TensorOptions{.dtype = d}); }
+/// A 2-d tensor of the given dtype from nested braced lists.
+inline Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, Dtype d) {
+  return tensor(rows, TensorOptions{.dtype = d});
+}
+/// rand() with a dtype.
+inline Tensor rand(const Shape& shape, Dtype d, Generator* gen = nullptr) {
+  return rand(shape, TensorOptions{.dtype = d}, gen);
+}
+/// randn() with a dtype.
+inline Tensor randn(const Shape& shape, Dtype d, Generator* gen = nullptr) {
+  return randn(shape, TensorOptions{.dtype = d}, gen);
+}
 
 /// Prints `tensor([[1, 2], [3, 4]], dtype=float64, requires_grad=true)` (long tensors elided).
 std::ostream& operator<<(std::ostream& os, const Tensor& t);

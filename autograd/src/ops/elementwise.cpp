@@ -70,8 +70,15 @@ class MulNode final : public TensorNode {
 
  protected:
   void apply(BackwardContext&, const Tensor& g) override {
-    if (needs(0)) push(0, mul(g, saved(1)));
-    if (needs(1)) push(1, mul(g, saved(0)));
+    const Tensor& a = saved(0);
+    const Tensor& b = saved(1);
+    if (!creating() && a.impl() == b.impl() && a.shape() == g.shape()) {
+      // x * x: both contributions 2 g x in one pass.
+      push(0, detail::map2(g, a, [](auto gv, auto xv) { return 2 * gv * xv; }));
+      return;
+    }
+    if (needs(0)) push(0, mul(g, b));
+    if (needs(1)) push(1, mul(g, a));
   }
 };
 

@@ -36,6 +36,16 @@ template <class F>
 Tensor& update(const char* op, Tensor& self, const Tensor& other, F f) {
   check_inplace(op, self, &other);
   detail::check_same_dtype(op, self, other);
+  if (self.is_contiguous() && other.is_contiguous() && self.shape() == other.shape()) {
+    detail::dispatch_float(self.dtype(), op, [&]<class T>() {
+      T* p = self.impl()->data<T>();
+      const T* q = other.impl()->data<T>();
+      const std::int64_t n = self.numel();
+      for (std::int64_t i = 0; i < n; ++i) p[i] = f(p[i], q[i]);
+    });
+    ++self.impl()->storage->version;
+    return self;
+  }
   const Shape b = detail::broadcast_shapes(op, self.shape(), other.shape());
   if (b != self.shape()) {
     throw ShapeError(std::string(op) + ": operand of shape " + shape_str(other.shape()) +

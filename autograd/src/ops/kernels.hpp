@@ -3,6 +3,8 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <sstream>
 #include <string>
 
@@ -41,6 +43,17 @@ decltype(auto) dispatch_all(Dtype d, F&& f) {
   }
 }
 
+/// static_cast, except that a float outside an integer type's range (UB in C++) saturates and NaN gives 0.
+template <class D, class S>
+D convert(S v) {
+  if constexpr (std::is_integral_v<D> && !std::is_same_v<D, bool> && std::is_floating_point_v<S>) {
+    if (v != v) return D(0);
+    if (v >= static_cast<S>(std::numeric_limits<D>::max())) return std::numeric_limits<D>::max();
+    if (v <= static_cast<S>(std::numeric_limits<D>::min())) return std::numeric_limits<D>::min();
+  }
+  return static_cast<D>(v);
+}
+
 /// Throws ValueError for an undefined tensor.
 void check_defined(const char* op, const Tensor& t);
 /// Throws DtypeError unless both tensors have the same dtype.
@@ -58,7 +71,7 @@ Shape broadcast_strides(const TensorImpl& t, const Shape& out);
 /// Records nothing: a contiguous copy of t's elements (same dtype).
 Tensor copy_contiguous(const Tensor& t);
 /// A view of t with new shape/strides/offset (shares storage; no recording).
-Tensor make_view(const Tensor& t, Shape shape, Shape strides, std::int64_t offset);
+Tensor make_view(const Tensor& t, const Shape& shape, const Shape& strides, std::int64_t offset);
 /// A fresh tensor with data uninitialised.
 inline Tensor new_tensor(const Shape& shape, Dtype dtype) { return empty_impl(shape, dtype); }
 /// Makes a node of type N in the active tape's arena.
@@ -100,6 +113,15 @@ void for_each_run(const Shape& shape, const std::array<const Shape*, K>& strides
   }
 }
 
+/// True when every element of t is the same memory location (numel 1, or a stride-0 broadcast view).
+inline bool single_location(const TensorImpl& t) {
+  if (t.numel == 1) return true;
+  for (std::int64_t s : t.strides) {
+    if (s != 0) return false;
+  }
+  return true;
+}
+
 /// out[i] = f(x[i]) over x's elements in row-major order; out is contiguous.
 template <class TI, class TO, class F>
 void map_unary(const TensorImpl& x, TO* out, F f) {
@@ -126,12 +148,12 @@ void map_binary(const TensorImpl& a, const TensorImpl& b, const Shape& out_shape
     for (std::int64_t i = 0; i < n; ++i) out[i] = f(pa[i], pb[i]);
     return;
   }
-  if (a.contiguous && a.numel == n && b.numel == 1) {
+  if (a.contiguous && a.numel == n && single_location(b)) {
     const TB s = pb[0];
     for (std::int64_t i = 0; i < n; ++i) out[i] = f(pa[i], s);
     return;
   }
-  if (b.contiguous && b.numel == n && a.numel == 1) {
+  if (b.contiguous && b.numel == n && single_location(a)) {
     const TA s = pa[0];
     for (std::int64_t i = 0; i < n; ++i) out[i] = f(s, pb[i]);
     return;
@@ -149,6 +171,19 @@ void map_binary(const TensorImpl& a, const TensorImpl& b, const Shape& out_shape
 
 /// Copies src (broadcast to dst's shape, converted to dst's dtype) into the view dst; records nothing.
 void copy_into(const Tensor& dst, const Tensor& src);
+
+/// A new float tensor f(a, b) with a and b broadcast together (same float dtype); records nothing. Used by
+/// fused backward kernels.
+template <class F>
+Tensor map2(const Tensor& a, const Tensor& b, F f) {
+  const Shape shape = a.shape() == b.shape() ? a.shape() : broadcast_shapes("map2", a.shape(), b.shape());
+  Tensor out = new_tensor(shape, a.dtype());
+  dispatch_float(a.dtype(), "map2", [&]<class T>() {
+    map_binary<T, T, T>(*a.impl(), *b.impl(), shape, out.numel(), out.impl()->data<T>(),
+                        [&](T x, T y) -> T { return f(x, y); });
+  });
+  return out;
+}
 
 /// A 0-d tensor of dtype d holding v (for scalar operands).
 Tensor scalar_like(double v, Dtype d);

@@ -69,6 +69,71 @@ void matmul_kernel(const T* a, std::int64_t sam, std::int64_t sak, const T* b, s
   gemm<T>(la.trans, lb.trans, m, n, k, a, la.ld, b, lb.ld, c);
 }
 
+// A strided matrix inside a tensor's storage: rows × cols with strides (sr, sc), offset as the tensor's.
+// A 1-d tensor is a row (a left operand) or a column (a right operand) with stride 0 on the other axis.
+struct Mat {
+  const Tensor* t;
+  std::int64_t rows;
+  std::int64_t cols;
+  std::int64_t sr;
+  std::int64_t sc;
+};
+
+Mat left_mat(const Tensor& a) {
+  const bool two = a.dim() == 2;
+  return {&a, two ? a.shape()[0] : 1, a.shape().back(), two ? a.strides()[0] : 0, a.strides().back()};
+}
+
+Mat right_mat(const Tensor& b) {
+  const bool two = b.dim() == 2;
+  return {&b, b.shape()[0], two ? b.shape()[1] : 1, b.strides()[0], two ? b.strides()[1] : 0};
+}
+
+Mat transposed(const Mat& x) { return {x.t, x.cols, x.rows, x.sc, x.sr}; }
+
+// A·B into a new contiguous tensor of the given shape (rows(A)·cols(B) elements). Records nothing.
+Tensor mm(const Mat& A, const Mat& B, const Shape& shape) {
+  const std::int64_t m = A.rows;
+  const std::int64_t k = A.cols;
+  const std::int64_t n = B.cols;
+  Tensor out = detail::new_tensor(shape, A.t->dtype());
+  detail::dispatch_float(A.t->dtype(), "matmul", [&]<class T>() {
+    T* c = out.impl()->data<T>();
+    if (k == 0) {
+      for (std::int64_t i = 0; i < m * n; ++i) c[i] = T(0);
+      return;
+    }
+    if (m == 0 || n == 0) return;
+    const bool big = m * n * k > kTinyFlops;
+    // An operand BLAS cannot read in place (neither row- nor column-major) is copied first.
+    const bool copy_a = big && !layout_of(m, k, A.sr, A.sc).ok;
+    const bool copy_b = big && !layout_of(k, n, B.sr, B.sc).ok;
+    auto pack = [](const Mat& x) {
+      return detail::copy_contiguous(
+          detail::make_view(*x.t, {x.rows, x.cols}, {x.sr, x.sc}, x.t->storage_offset()));
+    };
+    const Tensor ca = copy_a ? pack(A) : *A.t;
+    const Tensor cb = copy_b ? pack(B) : *B.t;
+    matmul_kernel<T>(ca.impl()->data<T>(), copy_a ? k : A.sr, copy_a ? 1 : A.sc, cb.impl()->data<T>(),
+                     copy_b ? n : B.sr, copy_b ? 1 : B.sc, c, m, n, k);
+  });
+  return out;
+}
+
+// A[m,k] B[k,n] for ≤2-d operands; the result drops the promoted dims of 1-d operands.
+Tensor matmul_2d(const Tensor& a, const Tensor& b) {
+  const Mat A = left_mat(a);
+  const Mat B = right_mat(b);
+  if (B.rows != A.cols) {
+    throw ShapeError("matmul: inner dimensions must match, got " + shape_str(a.shape()) + " and " +
+                     shape_str(b.shape()));
+  }
+  Shape shape;
+  if (a.dim() == 2) shape.push_back(A.rows);
+  if (b.dim() == 2) shape.push_back(B.cols);
+  return mm(A, B, shape);
+}
+
 // d(AB) = g Bᵀ dA + Aᵀ g dB, with 1-d operands promoted to matrices and batch dims summed by push().
 class MatmulNode final : public TensorNode {
  public:
@@ -81,6 +146,23 @@ class MatmulNode final : public TensorNode {
     if (a.dim() == 1 && b.dim() == 1) {
       if (needs(0)) push(0, g * b);
       if (needs(1)) push(1, g * a);
+      return;
+    }
+    if (!creating() && a.dim() <= 2 && b.dim() <= 2) {
+      // The same formulas on strided matrices: no views, no shape bookkeeping.
+      const Mat A = left_mat(a);
+      const Mat B = right_mat(b);
+      Mat G{&g, A.rows, B.cols, 0, 0};
+      if (a.dim() == 2 && b.dim() == 2) {
+        G.sr = g.strides()[0];
+        G.sc = g.strides()[1];
+      } else if (a.dim() == 2) {
+        G.sr = g.strides()[0];
+      } else {
+        G.sc = g.strides()[0];
+      }
+      if (needs(0)) push(0, mm(G, transposed(B), a.shape()));
+      if (needs(1)) push(1, mm(transposed(A), G, b.shape()));
       return;
     }
     const Tensor a2 = a.dim() == 1 ? unsqueeze(a, 0) : a;
@@ -129,6 +211,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor out;
   if (a.dim() == 1 && b.dim() == 1) {
     out = dot(a, b);
+  } else if (a.dim() <= 2 && b.dim() <= 2) {
+    out = matmul_2d(a, b);
   } else {
     const Tensor a2 = a.dim() == 1 ? detail::make_view(a, {1, a.shape()[0]}, {0, a.strides()[0]}, a.storage_offset()) : a;
     const Tensor b2 = b.dim() == 1 ? detail::make_view(b, {b.shape()[0], 1}, {b.strides()[0], 0}, b.storage_offset()) : b;

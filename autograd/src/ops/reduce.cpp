@@ -86,14 +86,33 @@ Tensor fold(const Tensor& x, const Reduction& r, T init, F f) {
 // d Σx = g broadcast back over the reduced dims
 class SumNode final : public TensorNode {
  public:
-  explicit SumNode(const Shape& keep) : keep_(keep) {}
+  SumNode(const Shape& keep, std::uint64_t mask) : keep_(keep), mask_(mask) {}
   const char* name() const override { return "sum"; }
 
  protected:
-  void apply(BackwardContext&, const Tensor& g) override { push(0, expand(reshape(g, keep_), input(0).shape)); }
+  void apply(BackwardContext&, const Tensor& g) override {
+    const Shape& in = input(0).shape;
+    if (creating() || in.size() > 64) {
+      push(0, expand(reshape(g, keep_), in));
+      return;
+    }
+    // The same broadcast as one stride-0 view of g (mask_ marks the reduced dims).
+    Shape st(in.size(), 0);
+    const bool aligned = g.shape().size() == in.size();
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      if ((mask_ >> i) & 1u) {
+        j += aligned ? 1 : 0;
+      } else {
+        st[i] = g.strides()[j++];
+      }
+    }
+    push(0, detail::make_view(g, in, st, g.storage_offset()));
+  }
 
  private:
   Shape keep_;
+  std::uint64_t mask_;
 };
 
 // d max = g shared equally among the elements equal to the maximum (as PyTorch's amax)
@@ -193,7 +212,9 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
     return fold<T>(x, r, T(0), [](T a, T b) { return a + b; });
   });
   if (!detail::any_requires_grad({&x})) return out;
-  auto* n = detail::make_node<SumNode>(r.keep);
+  std::uint64_t mask = 0;
+  for (std::size_t i = 0; i < r.reduced.size() && i < 64; ++i) mask |= std::uint64_t{r.reduced[i]} << i;
+  auto* n = detail::make_node<SumNode>(r.keep, mask);
   n->add_input(x);
   n->finish(out);
   return out;

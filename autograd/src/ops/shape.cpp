@@ -1,6 +1,7 @@
 // Shape ops: views (reshape, transpose, permute, expand, slice) that share storage, and the copying
 // joins (cat, stack, pad), plus contiguous/clone/to. The backward of each view is the matching inverse.
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <sstream>
 
@@ -18,7 +19,7 @@ void copy_into(const Tensor& dst, const Tensor& src) {
       D* pd = dst.impl()->data<D>();
       const S* ps = src.impl()->data<S>();
       for_each_run<2>(dst.shape(), {&dst.strides(), &ss}, [&](const auto& off, const auto& in, std::int64_t n) {
-        for (std::int64_t j = 0; j < n; ++j) pd[off[0] + j * in[0]] = static_cast<D>(ps[off[1] + j * in[1]]);
+        for (std::int64_t j = 0; j < n; ++j) pd[off[0] + j * in[0]] = convert<D>(ps[off[1] + j * in[1]]);
       });
     });
   });

@@ -25,6 +25,13 @@ class UnaryNode final : public TensorNode {
     const Tensor none;
     const Tensor& x = (Op::saves & kX) ? saved(0) : none;
     const Tensor& y = (Op::saves & kY) ? saved((Op::saves & kX) ? 1 : 0) : none;
+    if constexpr (requires { Op::fused_grad(g, y); }) {
+      // The same formula in one pass when it is not being recorded (the common case).
+      if (!creating()) {
+        push(0, Op::fused_grad(g, y));
+        return;
+      }
+    }
     push(0, Op::grad(g, x, y, p_, q_));
   }
 
@@ -107,6 +114,9 @@ struct TanhOp {  // d tanh = 1 - tanh²
   static Tensor grad(const Tensor& g, const Tensor&, const Tensor& y, double, double) {
     return g * (1.0 - y * y);
   }
+  static Tensor fused_grad(const Tensor& g, const Tensor& y) {
+    return detail::map2(g, y, [](auto gv, auto yv) { return gv * (1 - yv * yv); });
+  }
 };
 struct SigmoidOp {  // d σ = σ(1 - σ)
   static constexpr const char* name = "sigmoid";
@@ -115,6 +125,9 @@ struct SigmoidOp {  // d σ = σ(1 - σ)
   static Tensor grad(const Tensor& g, const Tensor&, const Tensor& y, double, double) {
     return g * (y * (1.0 - y));
   }
+  static Tensor fused_grad(const Tensor& g, const Tensor& y) {
+    return detail::map2(g, y, [](auto gv, auto yv) { return gv * (yv * (1 - yv)); });
+  }
 };
 struct ReluOp {  // d relu = 1 for x > 0, else 0
   static constexpr const char* name = "relu";
@@ -122,6 +135,9 @@ struct ReluOp {  // d relu = 1 for x > 0, else 0
   template <class T> static T f(T x, T, T) { return x < T(0) ? T(0) : x; }
   static Tensor grad(const Tensor& g, const Tensor&, const Tensor& y, double, double) {
     return where(y > 0.0, g, 0.0);
+  }
+  static Tensor fused_grad(const Tensor& g, const Tensor& y) {
+    return detail::map2(g, y, [](auto gv, auto yv) { return yv > 0 ? gv : decltype(gv)(0); });
   }
 };
 struct LeakyReluOp {  // d = 1 for x > 0, else slope
