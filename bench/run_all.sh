@@ -24,6 +24,14 @@ if [ ${#progs[@]} -eq 0 ]; then
   exit 1
 fi
 echo "run_all: ${#progs[@]} programs, $runs runs each: ${progs[*]##*/}"
+# The peers are optional (see bench/peers/CMakeLists.txt); say which are missing rather than fail.
+missing_peers=""
+for peer in "adolc:libadolc-dev" "sacado:libtrilinos-sacado-dev libtrilinos-kokkos-dev"; do
+  if [ ! -x "$build/bench/peers/bench_scalar_${peer%%:*}" ]; then
+    echo "run_all: note: peer ${peer%%:*} skipped (not installed: apt-get install ${peer#*:})"
+    missing_peers="$missing_peers ${peer%%:*}"
+  fi
+done
 
 # A scratch working directory: some peers (ADOL-C) write tape files into the current directory.
 scratch="$(mktemp -d)"
@@ -31,6 +39,7 @@ trap 'rm -rf "$scratch"' EXIT
 raw="$scratch/raw.jsonl"
 : >"$raw"
 failed=()
+load_before="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 for ((r = 1; r <= runs; r++)); do
   for p in "${progs[@]}"; do
     name="${p##*/}"
@@ -44,9 +53,11 @@ mkdir -p bench/results
 model="$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)"
 cores="$(nproc 2>/dev/null || echo '?')"
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-python3 - "$raw" "$runs" "$model" "$cores" "$command" "$commit" "${failed[*]:-}" <<'PY'
+load="${load_before} before, $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') after"
+python3 - "$raw" "$runs" "$model" "$cores" "$command" "$commit" "$load" "$missing_peers" \
+  "${failed[*]:-}" <<'PY'
 import json, statistics, sys, datetime
-raw, runs, model, cores, command, commit, failed = sys.argv[1:8]
+raw, runs, model, cores, command, commit, load, missing_peers, failed = sys.argv[1:10]
 rows = {}
 for line in open(raw):
     line = line.strip()
@@ -54,16 +65,23 @@ for line in open(raw):
         continue
     o = json.loads(line)
     key = (o["bench"], o["metric"], o["unit"])
-    rows.setdefault(key, []).append(float(o["value"]))
+    # null stands for a non-finite value (e.g. the error of a failed gradient check)
+    rows.setdefault(key, []).append(float("inf") if o["value"] is None else float(o["value"]))
 med = {k: statistics.median(v) for k, v in rows.items()}
+
+
+def json_value(v):
+    return v if v == v and abs(v) != float("inf") else None
 
 with open("bench/results/latest.jsonl", "w") as f:
     for (bench, metric, unit), v in sorted(med.items()):
-        f.write(json.dumps({"bench": bench, "metric": metric, "value": v, "unit": unit,
+        f.write(json.dumps({"bench": bench, "metric": metric, "value": json_value(v), "unit": unit,
                             "runs": len(rows[(bench, metric, unit)])}) + "\n")
 
 def fmt(v):
-    return f"{v:.3g}" if abs(v) < 1e5 else f"{v:.3e}"
+    if v != v or abs(v) == float("inf"):
+        return str(v)
+    return f"{v:.0f}" if 1e3 <= abs(v) < 1e9 else f"{v:.3g}"
 
 out = []
 out.append("# Benchmark results\n")
@@ -72,6 +90,9 @@ out.append(f"- machine: {model or 'unknown CPU'}, {cores} cores")
 out.append(f"- command: `{command}` (Release build, {runs} runs of each program in alternation; "
            "each value is the median over the runs of each program's median of its own repetitions)")
 out.append(f"- commit: {commit}")
+out.append(f"- load average (1, 5, 15 min): {load} (a shared machine slows memory-bound workloads most)")
+if missing_peers.strip():
+    out.append(f"- peers skipped (not installed): {missing_peers.strip()}")
 if failed:
     out.append(f"- FAILED (nonzero exit, e.g. a gradient check): {failed}")
 out.append("")

@@ -77,10 +77,14 @@ void report_tape_bytes(tgbench::Report& report) {
     args += k;
     binary += k == 2 ? 1 : 0;
   }
-  // Layout (tape.hpp): per slot an opcode and an argument-end offset; per argument its slot and partial.
+  // Layout (tape.hpp, Tape::slots_ and Tape::args_): per slot an opcode and an argument-end offset; per
+  // argument its slot and its partial. The adjoints (and accumulated gradients) are 8 bytes per slot more,
+  // held only from backward() on, and are reported apart.
   const double per_slot = sizeof(tg::Op) + sizeof(std::uint32_t);
   const double per_arg = sizeof(std::uint32_t) + sizeof(double);
   const double used = per_slot * static_cast<double>(t.size()) + per_arg * static_cast<double>(args);
+  report.add("scalar_tape", "tapegrad_bytes_per_leaf", per_slot, "B");
+  report.add("scalar_tape", "tapegrad_bytes_per_unary_op", per_slot + per_arg, "B");
   report.add("scalar_tape", "tapegrad_bytes_per_binary_op", per_slot + 2 * per_arg, "B");
   report.add("scalar_tape", "tapegrad_bytes_per_slot_used", used / static_cast<double>(t.size()), "B");
   report.add("scalar_tape", "tapegrad_bytes_per_slot_reserved",
@@ -98,7 +102,7 @@ int main(int argc, char** argv) {
   tgbench::Report report(opt.json);
   TapegradEngine engine;
   const bool ok = tgbench::scalar::run_suite("tapegrad", engine, opt, report);
-  report_tape_bytes(report);
+  if (opt.selected("scalar_tape")) report_tape_bytes(report);
   report.note("ratio = gradient time / plain-double time of the same templated function; median of " +
               std::to_string(opt.reps) + " alternating repetitions");
   report.print();

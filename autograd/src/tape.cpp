@@ -89,6 +89,7 @@ void Tape::reset() {
   values_.truncate(1);
   args_.truncate(0);
   grad_.clear();
+  grad_is_adj_ = false;
   labels_.clear();
   released_upto_ = 0;
   stamp_ = draw_stamp();
@@ -98,9 +99,10 @@ void Tape::reset() {
 void Tape::shrink() {
   reset();
   args_.release();
-  room_ = 0;
+  fast_end_ = 0;
   std::vector<double>().swap(adj_);
   std::vector<double>().swap(grad_);
+  grad_is_adj_ = false;
 }
 
 void Tape::set_keep_values(bool on) {
@@ -115,7 +117,7 @@ void Tape::set_keep_values(bool on) {
 std::uint32_t Tape::push_slow(Op op, double v, std::size_t nargs, const std::uint32_t* idx,
                               const double* p) {
   // Grow every array ahead, so that the fast path then runs for at least kAhead statements: leaves use
-  // slots but no arguments, and room_ is bounded by the fullest array.
+  // slots but no arguments, and fast_end_ is bounded by the fullest array.
   constexpr std::size_t kAhead = 4096;
   slots_.reserve_more(kAhead);
   args_.reserve_more(2 * kAhead + nargs);
@@ -133,13 +135,13 @@ std::uint32_t Tape::push_slow(Op op, double v, std::size_t nargs, const std::uin
 
 void Tape::refresh_room() {
   if (opts_.keep_values) {
-    room_ = 0;  // every push takes the slow path, which records the value
+    fast_end_ = 0;  // every push takes the slow path, which records the value
     return;
   }
   const std::size_t slots = slots_.room();
   const std::size_t args = args_.room() / 2;
   const std::size_t below_limit = kMaxSlots - std::min(kMaxSlots, slots_.size());
-  room_ = std::min({slots, args, below_limit});
+  fast_end_ = slots_.size() + std::min({slots, args, below_limit});
 }
 
 std::size_t Tape::bytes() const {
@@ -194,7 +196,10 @@ std::string Tape::label(std::uint32_t i) const {
   return it == labels_.end() ? std::string() : it->second;
 }
 
-void Tape::zero_grad() { std::fill(grad_.begin(), grad_.end(), 0.0); }
+void Tape::zero_grad() {
+  grad_.clear();  // grad(i) reads 0 past the end, so an empty grad_ is all zeros
+  grad_is_adj_ = false;
+}
 
 Tape* Tape::find(std::uint64_t stamp) {
   for (Tape* t = tl_newest_tape; t != nullptr; t = t->prev_in_thread_) {
@@ -230,6 +235,10 @@ void Tape::prepare_sweep(std::uint32_t top, double seed) {
     throw TapeError("backward: the output is not recorded on this tape (a constant, or created under "
                     "NoGradGuard); it has no gradient to propagate");
   }
+  if (grad_is_adj_) {
+    grad_.swap(adj_);  // the accumulated gradients move to grad_ before adj_ is reused
+    grad_is_adj_ = false;
+  }
   adj_.assign(static_cast<std::size_t>(top) + 1, 0.0);
   adj_[top] = seed;
 }
@@ -254,19 +263,14 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
       // them instead of a loop whose trip count the branch predictor would have to guess.
       const double a = adj[i];
       const std::uint32_t lo = end[i - 1];
-      switch (hi - lo) {
-        case 0:
-          break;
-        case 1:
-          adj[args[lo]] += partials[lo] * a;
-          break;
-        case 2:  // in argument order, as the loop would (x * x adds twice into one adjoint)
-          adj[args[lo]] += partials[lo] * a;
-          adj[args[lo + 1]] += partials[lo + 1] * a;
-          break;
-        default:
-          for (std::uint32_t k = lo; k < hi; ++k) adj[args[k]] += partials[k] * a;
-          break;
+      const std::uint32_t n = hi - lo;
+      if (n == 2) {  // in argument order, as the loop would (x * x adds twice into one adjoint)
+        adj[args[lo]] += partials[lo] * a;
+        adj[args[lo + 1]] += partials[lo + 1] * a;
+      } else if (n == 1) {
+        adj[args[lo]] += partials[lo] * a;
+      } else if (n != 0) {
+        for (std::uint32_t k = lo; k < hi; ++k) adj[args[k]] += partials[k] * a;
       }
       hi = lo;
     }
@@ -290,9 +294,9 @@ void Tape::backward(std::uint32_t top, double seed, BackwardOptions opts) {
   }
   if (bottom > 0) check_released(top);
   if (grad_.empty()) {
-    // First backward since reset: the accumulated gradients are this sweep's adjoints, so take the
-    // buffer instead of zero-filling grad_ and adding (two passes over every slot saved).
-    grad_.swap(adj_);
+    // First backward since reset or zero_grad(): the accumulated gradients are this sweep's adjoints,
+    // so read them where they are instead of zero-filling grad_ and adding (two passes saved).
+    grad_is_adj_ = true;
   } else {
     if (grad_.size() < adj_.size()) grad_.resize(adj_.size(), 0.0);
     for (std::size_t i = 0; i < adj_.size(); ++i) grad_[i] += adj_[i];

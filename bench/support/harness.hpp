@@ -115,8 +115,15 @@ class Report {
   void print() const {
     if (json_) {
       for (const auto& r : rows_) {
-        std::printf("{\"bench\": \"%s\", \"metric\": \"%s\", \"value\": %.6g, \"unit\": \"%s\"}\n",
-                    r.bench.c_str(), r.metric.c_str(), r.value, r.unit.c_str());
+        // JSON has no infinity or NaN: such a value (a failed check's error, say) is written as null.
+        char value[32];
+        if (std::isfinite(r.value)) {
+          std::snprintf(value, sizeof value, "%.6g", r.value);
+        } else {
+          std::snprintf(value, sizeof value, "null");
+        }
+        std::printf("{\"bench\": \"%s\", \"metric\": \"%s\", \"value\": %s, \"unit\": \"%s\"}\n",
+                    r.bench.c_str(), r.metric.c_str(), value, r.unit.c_str());
       }
       return;
     }

@@ -49,18 +49,6 @@ class PodStack {
     size_ += n;
     return out;
   }
-  /// Takes n more slots the caller has already made room for (no check).
-  T* bump(std::size_t n) {
-    T* out = data_ + size_;
-    size_ += n;
-    return out;
-  }
-  /// Grows, if needed, so that n more values fit.
-  void reserve_more(std::size_t n) {
-    if (size_ + n > cap_) grow(size_ + n);
-  }
-  /// How many more values fit without growing.
-  std::size_t room() const { return cap_ - size_; }
   void clear() { size_ = 0; }
   void truncate(std::size_t n) { size_ = n; }
   std::size_t size() const { return size_; }
@@ -108,6 +96,7 @@ class PodPair {
   PodPair& operator=(const PodPair&) = delete;
   ~PodPair() { release(); }
 
+  /// Appends one entry (a, b), growing as needed.
   void push(A a, B b) {
     if (size_ == cap_) [[unlikely]] grow(size_ + 1);
     a_[size_] = a;
@@ -131,11 +120,16 @@ class PodPair {
   }
   /// How many more entries fit without growing.
   std::size_t room() const { return cap_ - size_; }
+  /// Keeps the first n entries (and all the capacity).
   void truncate(std::size_t n) { size_ = n; }
+  /// Number of entries.
   std::size_t size() const { return size_; }
+  /// Bytes held by both arrays.
   std::size_t capacity_bytes() const { return cap_ * (sizeof(A) + sizeof(B)); }
+  /// The first array.
   A* first() { return a_; }
   const A* first() const { return a_; }
+  /// The second array.
   B* second() { return b_; }
   const B* second() const { return b_; }
   /// Releases the memory (used by Tape::shrink()).
@@ -264,7 +258,10 @@ class Tape {
   void set_keep_values(bool on);
 
   /// Gradient accumulated for slot i by the backward passes since the last zero_grad() (0 if none).
-  double grad(std::uint32_t i) const { return i < grad_.size() ? grad_[i] : 0.0; }
+  double grad(std::uint32_t i) const {
+    const std::vector<double>& g = grad_is_adj_ ? adj_ : grad_;
+    return i < g.size() ? g[i] : 0.0;
+  }
   /// The adjoint of slot i in the current (or last) sweep, 0 if the sweep did not reach it. Nodes that
   /// bridge to scalar Vars read it in has_grad(), which gets no BackwardContext.
   double adjoint(std::uint32_t i) const { return i < adj_.size() ? adj_[i] : 0.0; }
@@ -283,29 +280,26 @@ class Tape {
 
   // --- recording (used by ops; not needed in user code) ---------------------------------------------
   // Leaves, unary and binary statements (the bulk of any scalar recording) take a fast path with a single
-  // test: room_ counts the statements of up to two arguments that fit in every array without growing.
+  // test: below slot fast_end_, a statement of up to two arguments fits in every array without growing.
   // Everything else (growth, the memory limit, the slot limit, keep_values) is the slow path's business;
-  // with keep_values room_ stays 0, so every push takes the slow path, which also records the value.
+  // with keep_values fast_end_ stays 0, so every push takes the slow path, which also records the value.
   std::uint32_t push_leaf(double v) {
-    if (room_ == 0) [[unlikely]] return push_slow(Op::Leaf, v, 0, nullptr, nullptr);
-    --room_;
+    if (slots_.size() >= fast_end_) [[unlikely]] return push_slow(Op::Leaf, v, 0, nullptr, nullptr);
     return append(Op::Leaf, args_.size());
   }
   std::uint32_t push1(Op op, double v, std::uint32_t a, double pa) {
-    if (room_ == 0) [[unlikely]] return push_slow(op, v, 1, &a, &pa);
-    --room_;
+    if (slots_.size() >= fast_end_) [[unlikely]] return push_slow(op, v, 1, &a, &pa);
     const std::size_t k = args_.bump(1);
     args_.first()[k] = a;
     args_.second()[k] = pa;
     return append(op, k + 1);
   }
   std::uint32_t push2(Op op, double v, std::uint32_t a, double pa, std::uint32_t b, double pb) {
-    if (room_ == 0) [[unlikely]] {
+    if (slots_.size() >= fast_end_) [[unlikely]] {
       const std::uint32_t idx[2] = {a, b};
       const double p[2] = {pa, pb};
       return push_slow(op, v, 2, idx, p);
     }
-    --room_;
     const std::size_t k = args_.bump(2);
     std::uint32_t* ia = args_.first() + k;
     double* pp = args_.second() + k;
@@ -351,7 +345,7 @@ class Tape {
   static Tape* find(std::uint64_t stamp);
 
  private:
-  // The fast path's tail: one slot whose arguments end at `end`. Capacity was checked through room_.
+  // The fast path's tail: one slot whose arguments end at `end`. Capacity was checked through fast_end_.
   std::uint32_t append(Op op, std::size_t end) {
     const std::size_t slot = slots_.bump(1);
     slots_.first()[slot] = op;
@@ -378,7 +372,7 @@ class Tape {
 
   TapeOptions opts_;
   std::uint64_t stamp_;
-  std::size_t room_ = 0;                     // statements of <= 2 arguments that fit without a check
+  std::size_t fast_end_ = 0;                 // slot count below which the fast path may record
   // Per slot: opcode, and the end offset of its arguments (slot i's are [end[i-1], end[i]); end[0] = 0).
   detail::PodPair<Op, std::uint32_t> slots_;
   // Per argument: its slot and the local partial derivative.
@@ -386,6 +380,10 @@ class Tape {
   detail::PodStack<double> values_;          // recorded values, only with keep_values
   std::vector<double> adj_;                  // scratch adjoints of the current sweep
   std::vector<double> grad_;                 // accumulated gradients, as PyTorch's .grad
+  // True after the first backward since a reset or zero_grad(): the accumulated gradients are then
+  // exactly that sweep's adjoints, so they are read from adj_ instead of being copied into grad_. The
+  // next sweep (or zero_grad) hands the buffer over to grad_ first.
+  bool grad_is_adj_ = false;
   std::vector<std::pair<std::uint32_t, Node*>> nodes_;  // coarse nodes by slot, ascending
   std::unordered_map<std::uint32_t, std::string> labels_;
   std::vector<std::pair<std::uint32_t, Node*>> attached_;  // describing nodes by slot, ascending (attach)

@@ -2,6 +2,7 @@
 // its local partial derivatives, so backward() is a single multiply-add sweep.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <iosfwd>
@@ -190,10 +191,17 @@ std::ostream& operator<<(std::ostream& os, const Var& v);
 // elu'(0) = alpha, min/max at a tie split the gradient equally (0.5 each), clamp passes gradient 1 on
 // the closed interval [lo, hi] and 0 outside.
 
+// exp, log and tanh are defined here, inline, rather than in ops/scalar.cpp: they are the workhorses of
+// losses and activations, and inlined they share the caller's tape lookup instead of paying a call.
 /// e^x ; d = e^x
-Var exp(const Var& x);
+inline Var exp(const Var& x) {
+  const double e = std::exp(x.value());
+  return Var::record(Op::Exp, e, x, e);  // d e^x = e^x
+}
 /// ln x ; d = 1/x (log(0) = -inf with derivative +inf; x < 0 gives NaN)
-Var log(const Var& x);
+inline Var log(const Var& x) {
+  return Var::record(Op::Log, std::log(x.value()), x, 1.0 / x.value());  // d ln x = 1/x
+}
 /// √x ; d = 1/(2√x) (infinite at 0)
 Var sqrt(const Var& x);
 /// sin x ; d = cos x
@@ -203,7 +211,18 @@ Var cos(const Var& x);
 /// tan x ; d = 1 + tan² x
 Var tan(const Var& x);
 /// tanh x ; d = 1 - tanh² x, computed without cancellation for large |x|
-Var tanh(const Var& x);
+inline Var tanh(const Var& x) {
+  const double t = std::tanh(x.value());
+  // 1 - t² loses all digits once |t| rounds to 1; 4e/(1+e)² with e = e^(-2|x|) does not.
+  double d;
+  if (std::abs(t) < 0.9) {
+    d = 1.0 - t * t;
+  } else {
+    const double e = std::exp(-2.0 * std::abs(x.value()));
+    d = 4.0 * e / ((1.0 + e) * (1.0 + e));
+  }
+  return Var::record(Op::Tanh, t, x, d);
+}
 /// logistic 1/(1+e^-x), evaluated without overflow for any x ; d = σ(x)σ(-x), accurate in the tails
 Var sigmoid(const Var& x);
 /// max(x, 0) ; d = 1 for x > 0, else 0

@@ -24,14 +24,7 @@ double stable_sigmoid(double x) {
 
 }  // namespace
 
-Var exp(const Var& x) {
-  const double e = std::exp(x.value());
-  return Var::record(Op::Exp, e, x, e);  // d e^x = e^x
-}
-
-Var log(const Var& x) {
-  return Var::record(Op::Log, std::log(x.value()), x, 1.0 / x.value());  // d ln x = 1/x
-}
+// exp, log and tanh are inline in var.hpp.
 
 Var sqrt(const Var& x) {
   const double r = std::sqrt(x.value());
@@ -45,19 +38,6 @@ Var cos(const Var& x) { return Var::record(Op::Cos, std::cos(x.value()), x, -std
 Var tan(const Var& x) {
   const double t = std::tan(x.value());
   return Var::record(Op::Tan, t, x, 1.0 + t * t);  // d tan = sec² = 1 + tan²
-}
-
-Var tanh(const Var& x) {
-  const double t = std::tanh(x.value());
-  // 1 - t² loses all digits once |t| rounds to 1; 4e/(1+e)² with e = e^(-2|x|) does not.
-  double d;
-  if (std::abs(t) < 0.9) {
-    d = 1.0 - t * t;
-  } else {
-    const double e = std::exp(-2.0 * std::abs(x.value()));
-    d = 4.0 * e / ((1.0 + e) * (1.0 + e));
-  }
-  return Var::record(Op::Tanh, t, x, d);
 }
 
 Var sigmoid(const Var& x) {
