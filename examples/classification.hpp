@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "tapegrad/nn/datasets.hpp"
-#include "tiny_mlp.hpp"
+#include "tapegrad/nn/nn.hpp"
+#include "tapegrad/nn/optim.hpp"
 
 namespace classification {
 
@@ -37,7 +39,7 @@ struct Settings {
 
 /// A trained model with its accuracies and loss curve.
 struct Result {
-  tiny::Mlp model;
+  std::shared_ptr<tg::nn::MLP> model;
   double train_accuracy = 0.0;
   double test_accuracy = 0.0;
   std::vector<double> loss;  ///< training loss after every step
@@ -55,13 +57,13 @@ inline tg::Tensor targets(const tg::nn::ToyDataset& d) {
 }
 
 /// The model's probability of class 1 for each row of x [n, 2], without recording.
-inline std::vector<double> predict(const tiny::Mlp& model, const tg::Tensor& x) {
+inline std::vector<double> predict(tg::nn::MLP& model, const tg::Tensor& x) {
   tg::NoGradGuard no_grad;
   return tg::sigmoid(model.forward(x)).to_vector<double>();
 }
 
 /// The fraction of points the model puts on the right side of p = 0.5.
-inline double accuracy(const tiny::Mlp& model, const tg::nn::ToyDataset& d) {
+inline double accuracy(tg::nn::MLP& model, const tg::nn::ToyDataset& d) {
   const std::vector<double> p = predict(model, features(d));
   std::size_t right = 0;
   for (std::size_t i = 0; i < d.size(); ++i) right += (p[i] > 0.5) == (d.y[i] == 1);
@@ -73,20 +75,23 @@ inline double accuracy(const tiny::Mlp& model, const tg::nn::ToyDataset& d) {
 inline Result train(const Task& task, const Settings& s) {
   const std::vector<std::int64_t> sizes =
       s.hidden == 0 ? std::vector<std::int64_t>{2, 1} : std::vector<std::int64_t>{2, s.hidden, s.hidden, 1};
-  Result r{tiny::Mlp(sizes, tiny::Act::tanh, s.seed), 0.0, 0.0, {}};
-  tiny::Adam opt(r.model.parameters(), s.lr);
+  tg::manual_seed(s.seed);  // the layers draw their initial weights from the default generator
+  Result r;
+  r.model = std::make_shared<tg::nn::MLP>(
+      tg::nn::MLPOptions{.sizes = sizes, .activation = "tanh", .dtype = tg::kFloat64});
+  tg::nn::Adam opt(r.model->parameters(), {.lr = s.lr});
   const tg::Tensor x = features(task.train);
   const tg::Tensor y = targets(task.train);
   for (int step = 0; step < s.steps; ++step) {
     tg::ScopedTape tape;
     opt.zero_grad();
-    const tg::Tensor loss = tiny::bce_with_logits(r.model.forward(x), y);
+    const tg::Tensor loss = tg::nn::functional::binary_cross_entropy_with_logits(r.model->forward(x), y);
     loss.backward();
     opt.step();
     r.loss.push_back(loss.item());
   }
-  r.train_accuracy = accuracy(r.model, task.train);
-  r.test_accuracy = accuracy(r.model, task.test);
+  r.train_accuracy = accuracy(*r.model, task.train);
+  r.test_accuracy = accuracy(*r.model, task.test);
   return r;
 }
 

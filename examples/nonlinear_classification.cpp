@@ -38,7 +38,7 @@ void draw_boundary(const Task& task, const Result& r, const std::string& model_n
       xy.push_back(grid.y_at(j));
     }
   }
-  grid.values = classification::predict(r.model, tg::tensor(xy, {static_cast<std::int64_t>(xy.size() / 2), 2}));
+  grid.values = classification::predict(*r.model, tg::tensor(xy, {static_cast<std::int64_t>(xy.size() / 2), 2}));
   plot::save_svg(path, plot::decision_boundary(pts, grid, opts));
 }
 

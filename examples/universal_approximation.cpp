@@ -11,7 +11,8 @@
 
 #include "example_args.hpp"
 #include "plot.hpp"
-#include "tiny_mlp.hpp"
+#include "tapegrad/nn/nn.hpp"
+#include "tapegrad/nn/optim.hpp"
 
 namespace {
 
@@ -20,10 +21,10 @@ constexpr double kPi = std::numbers::pi;
 
 // Full-batch Adam on mean squared error, with the learning rate cut tenfold for the last quarter of the
 // steps (the fit's fine detail needs small steps).
-void fit(tiny::Mlp& model, const tg::Tensor& x, const tg::Tensor& y, int steps, double lr) {
-  tiny::Adam opt(model.parameters(), lr);
+void fit(tg::nn::MLP& model, const tg::Tensor& x, const tg::Tensor& y, int steps, double lr) {
+  tg::nn::Adam opt(model.parameters(), {.lr = lr});
   for (int s = 0; s < steps; ++s) {
-    if (s == steps * 3 / 4) opt.set_lr(lr / 10);
+    if (s == steps * 3 / 4) opt.set_lr(0, lr / 10);
     tg::ScopedTape tape;
     opt.zero_grad();
     const tg::Tensor loss = tg::mean(tg::square(model.forward(x) - y));
@@ -32,7 +33,7 @@ void fit(tiny::Mlp& model, const tg::Tensor& x, const tg::Tensor& y, int steps, 
   }
 }
 
-std::vector<double> predict(const tiny::Mlp& model, const std::vector<double>& x, std::int64_t cols) {
+std::vector<double> predict(tg::nn::MLP& model, const std::vector<double>& x, std::int64_t cols) {
   tg::NoGradGuard no_grad;
   return model.forward(tg::tensor(x, {static_cast<std::int64_t>(x.size()) / cols, cols})).to_vector<double>();
 }
@@ -44,7 +45,8 @@ double sine(const tg::examples::ExampleArgs& args) {
     xs.push_back(-kPi + 2 * kPi * i / 255.0);
     ys.push_back(std::sin(xs.back()));
   }
-  tiny::Mlp model({1, 32, 1}, tiny::Act::tanh, 3);
+  tg::manual_seed(3);
+  tg::nn::MLP model({.sizes = {1, 32, 1}, .activation = "tanh", .dtype = tg::kFloat64});
   const int steps = args.quick ? 400 : 6000;
   fit(model, tg::tensor(xs, {256, 1}), tg::tensor(ys, {256, 1}), steps, 0.01);
 
@@ -88,7 +90,8 @@ std::vector<double> product(const tg::examples::ExampleArgs& args) {
     xy.push_back(b);
     z.push_back(a * b);
   }
-  tiny::Mlp model({2, 32, 32, 1}, tiny::Act::tanh, 4);
+  tg::manual_seed(4);
+  tg::nn::MLP model({.sizes = {2, 32, 32, 1}, .activation = "tanh", .dtype = tg::kFloat64});
   const int steps = args.quick ? 300 : 4000;
   fit(model, tg::tensor(xy, {n, 2}), tg::tensor(z, {n, 1}), steps, 0.01);
 
