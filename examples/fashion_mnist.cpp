@@ -14,8 +14,9 @@
 #include "plot.hpp"
 #include "tapegrad/nn/idx.hpp"
 #include "tapegrad/nn/loader.hpp"
-#include "tapegrad/nn/safetensors.hpp"
-#include "tiny_mlp.hpp"
+#include "tapegrad/nn/nn.hpp"
+#include "tapegrad/nn/optim.hpp"
+#include "tapegrad/nn/serialize.hpp"
 
 namespace {
 
@@ -48,7 +49,7 @@ Split to_tensors(const tg::nn::ImageDataset& d, std::int64_t limit) {
 }
 
 // The predicted class of every row, in batches, without recording.
-std::vector<std::int64_t> predict(const tiny::Mlp& model, const tg::Tensor& x) {
+std::vector<std::int64_t> predict(tg::nn::MLP& model, const tg::Tensor& x) {
   tg::NoGradGuard no_grad;
   std::vector<std::int64_t> out;
   const std::int64_t n = x.size(0);
@@ -102,33 +103,17 @@ class Progress {
   Clock::time_point start_;
 };
 
-// The model's parameters as named float32 safetensors.
-void save(const tiny::Mlp& model, const std::filesystem::path& path, double test_accuracy) {
-  tg::nn::TensorMap tensors;
-  const auto params = model.parameters();
-  const auto names = model.parameter_names();
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const std::vector<float> values = params[i].to_vector<float>();
-    std::vector<std::int64_t> shape(params[i].shape().begin(), params[i].shape().end());
-    tensors[names[i]] = tg::nn::make_raw_tensor<float>(shape, values);
-  }
-  tg::nn::save_safetensors(path, tensors,
-                           {{"model", "mlp 784-256-128-10 relu"}, {"test_accuracy", std::to_string(test_accuracy)}});
+// The model's parameters (its state dict) as a safetensors file.
+void save(tg::nn::MLP& model, const std::filesystem::path& path, double test_accuracy) {
+  tg::nn::save_tensors(path, model.state_dict().items(),
+                       {{"model", "mlp 784-256-128-10 relu"}, {"test_accuracy", std::to_string(test_accuracy)}});
 }
 
-// Copies the tensors of a safetensors file into a freshly initialised model of the same layout.
-void load(const tiny::Mlp& model, const std::filesystem::path& path) {
-  const tg::nn::SafetensorsContent content = tg::nn::load_safetensors(path);
-  const auto params = model.parameters();
-  const auto names = model.parameter_names();
-  tg::NoGradGuard no_grad;
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const tg::nn::RawTensor& raw = content.tensors.at(names[i]);
-    const std::vector<float> values = tg::nn::raw_tensor_values<float>(raw);
-    tg::Shape shape(raw.shape.begin(), raw.shape.end());
-    tg::Tensor p = params[i];  // a handle: copy_ writes into the model's own parameter
-    p.copy_(tg::tensor(values, shape));
-  }
+// Copies the tensors of a safetensors file into a model of the same layout (names, shapes and dtypes are
+// checked first).
+void load(tg::nn::MLP& model, const std::filesystem::path& path) {
+  const tg::nn::LoadedTensors loaded = tg::nn::load_tensors(path);
+  tg::nn::load_into(model.state_dict().items(), loaded.tensors, "fashion_mnist");
 }
 
 void confusion(const std::vector<std::int64_t>& predicted, const std::vector<std::int64_t>& labels,
@@ -187,8 +172,9 @@ int run(const tg::examples::ExampleArgs& args) {
   const Split train = to_tensors(tg::nn::load_fashion_mnist(dir, true), train_limit);
   const Split test = to_tensors(tg::nn::load_fashion_mnist(dir, false), test_limit);
 
-  tiny::Mlp model({784, 256, 128, 10}, tiny::Act::relu, 1, tg::kFloat32);
-  tiny::Adam opt(model.parameters(), 1e-3);
+  tg::manual_seed(1);  // the layers draw their initial weights from the default generator
+  tg::nn::MLP model({.sizes = {784, 256, 128, 10}, .activation = "relu"});
+  tg::nn::Adam opt(model.parameters(), {.lr = 1e-3});
   std::printf("MLP 784-256-128-10 (ReLU), Adam, batch %lld, %d epoch%s; learning rate 1e-3, lowered to 3e-4\n"
               "and 1e-4 for the last epochs\n\n",
               static_cast<long long>(batch), epochs, epochs == 1 ? "" : "s");
@@ -196,7 +182,7 @@ int run(const tg::examples::ExampleArgs& args) {
   std::vector<double> epoch_axis, losses, accuracies;
   const auto t0 = Clock::now();
   for (int epoch = 0; epoch < epochs; ++epoch) {
-    opt.set_lr(epoch >= 8 ? 1e-4 : epoch >= 6 ? 3e-4 : 1e-3);
+    opt.set_lr(0, epoch >= 8 ? 1e-4 : epoch >= 6 ? 3e-4 : 1e-3);
     sampler.set_epoch(epoch);
     Progress bar(epoch + 1, epochs, sampler.size());
     double loss_sum = 0.0;
@@ -208,7 +194,7 @@ int run(const tg::examples::ExampleArgs& args) {
       tg::ScopedTape tape;
       opt.zero_grad();
       const tg::Tensor loss =
-          tiny::cross_entropy(model.forward(tg::index_select(train.x, 0, rows)), tg::index_select(train.y, 0, rows));
+          tg::nn::functional::cross_entropy(model.forward(tg::index_select(train.x, 0, rows)), tg::index_select(train.y, 0, rows));
       loss.backward();
       opt.step();
       loss_sum += loss.item() * static_cast<double>(idx.size());
@@ -241,7 +227,8 @@ int run(const tg::examples::ExampleArgs& args) {
   // Saved, reloaded into a differently initialised model, evaluated again.
   const auto model_path = args.out / "fashion_mlp.safetensors";
   save(model, model_path, final_acc);
-  tiny::Mlp reloaded({784, 256, 128, 10}, tiny::Act::relu, 999, tg::kFloat32);
+  tg::manual_seed(999);
+  tg::nn::MLP reloaded({.sizes = {784, 256, 128, 10}, .activation = "relu"});
   load(reloaded, model_path);
   const std::vector<std::int64_t> again = predict(reloaded, test.x);
   const double reloaded_acc = accuracy(again, test.labels);
