@@ -35,8 +35,10 @@ inline Forward forward(const std::array<double, 8>& weights) {
   f.out_o1 = tg::sigmoid(f.net_o1).label("out_o1");
   f.net_o2 = (w[6] * f.out_h1 + w[7] * f.out_h2 + b2).label("net_o2");
   f.out_o2 = tg::sigmoid(f.net_o2).label("out_o2");
-  f.e_o1 = (0.5 * tg::square(t1 - f.out_o1)).label("E_o1");
-  f.e_o2 = (0.5 * tg::square(t2 - f.out_o2)).label("E_o2");
+  // E_o1 and E_o2 stay unlabelled: explain() then collapses E_total -> E_o1 -> out_o1 into the single factor
+  // ∂E_total/∂out_o1 that the walkthrough writes.
+  f.e_o1 = 0.5 * tg::square(t1 - f.out_o1);
+  f.e_o2 = 0.5 * tg::square(t2 - f.out_o2);
   f.e_total = (f.e_o1 + f.e_o2).label("E_total");
   return f;
 }
