@@ -90,15 +90,5 @@ int run(const tg::examples::ExampleArgs&) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const auto args = tg::examples::parse_example_args(argc, argv);
-    if (args.help) {
-      std::printf("%s", tg::examples::usage(argv[0]).c_str());
-      return 0;
-    }
-    return run(args);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "custom_op: %s\n", e.what());
-    return 1;
-  }
+  return tg::examples::run_example(argc, argv, "custom_op", run);
 }

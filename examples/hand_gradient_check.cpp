@@ -97,15 +97,5 @@ int run(const tg::examples::ExampleArgs&) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const auto args = tg::examples::parse_example_args(argc, argv);
-    if (args.help) {
-      std::printf("%s", tg::examples::usage(argv[0]).c_str());
-      return 0;
-    }
-    return run(args);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "hand_gradient_check: %s\n", e.what());
-    return 1;
-  }
+  return tg::examples::run_example(argc, argv, "hand_gradient_check", run);
 }

@@ -117,13 +117,13 @@ std::string to_dot(const Var& y, const DotOptions& o) {
   return os.str();
 }
 
-GraphFiles write_graph(const Var& y, const std::string& path, const DotOptions& options) {
+GraphFiles write_dot(const std::string& dot, const std::string& path) {
   GraphFiles files;
   {
     std::ofstream out(path);
-    if (!out) throw ValueError("write_graph: cannot open '" + path + "' for writing");
-    out << to_dot(y, options);
-    if (!out) throw ValueError("write_graph: writing '" + path + "' failed");
+    if (!out) throw ValueError("write_dot: cannot open '" + path + "' for writing");
+    out << dot;
+    if (!out) throw ValueError("write_dot: writing '" + path + "' failed");
   }
   files.dot_path = path;
   if (!graphviz_available()) return files;
@@ -134,6 +134,10 @@ GraphFiles write_graph(const Var& y, const std::string& path, const DotOptions& 
   cmd << "dot -Tsvg " << shell_quote(path) << " -o " << shell_quote(svg) << " > /dev/null 2>&1";
   if (std::system(cmd.str().c_str()) == 0) files.svg_path = svg;
   return files;
+}
+
+GraphFiles write_graph(const Var& y, const std::string& path, const DotOptions& options) {
+  return write_dot(to_dot(y, options), path);
 }
 
 }  // namespace tg

@@ -105,25 +105,7 @@ std::string to_dot(const Tensor& y, const DotOptions& o) {
 }
 
 GraphFiles write_graph(const Tensor& y, const std::string& path, const DotOptions& options) {
-  GraphFiles files;
-  {
-    std::ofstream out(path);
-    if (!out) throw ValueError("write_graph: cannot open '" + path + "' for writing");
-    out << to_dot(y, options);
-    if (!out) throw ValueError("write_graph: writing '" + path + "' failed");
-  }
-  files.dot_path = path;
-  if (!graphviz_available()) return files;
-  std::string svg = path;
-  if (svg.size() > 4 && svg.compare(svg.size() - 4, 4, ".dot") == 0) svg.resize(svg.size() - 4);
-  svg += ".svg";
-  std::string cmd = "dot -Tsvg '";
-  for (char ch : path) cmd += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  cmd += "' -o '";
-  for (char ch : svg) cmd += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  cmd += "' > /dev/null 2>&1";
-  if (std::system(cmd.c_str()) == 0) files.svg_path = svg;
-  return files;
+  return write_dot(to_dot(y, options), path);
 }
 
 }  // namespace tg

@@ -1,6 +1,8 @@
 // Parsing of the example programs' shared command line.
 #include "example_args.hpp"
 
+#include <cstdio>
+#include <exception>
 #include <string_view>
 
 #include <tapegrad/error.hpp>
@@ -36,6 +38,20 @@ std::string usage(const std::string& program) {
   return "usage: " + program + " [--quick] [--out DIR]\n"
          "  --quick    run a few steps only (used by the test suite)\n"
          "  --out DIR  write pictures to DIR (default: ./out)\n";
+}
+
+int run_example(int argc, const char* const* argv, const char* name, int (*run)(const ExampleArgs&)) {
+  try {
+    const ExampleArgs args = parse_example_args(argc, argv);
+    if (args.help) {
+      std::printf("%s", usage(argv[0]).c_str());
+      return 0;
+    }
+    return run(args);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    return 1;
+  }
 }
 
 }  // namespace tg::examples

@@ -20,4 +20,8 @@ ExampleArgs parse_example_args(int argc, const char* const* argv);
 /// The usage text for `program`.
 std::string usage(const std::string& program);
 
+/// The whole main() of an example: parses the arguments, prints usage for --help, runs `run`, and turns
+/// any exception into "<name>: message" on stderr with exit status 1.
+int run_example(int argc, const char* const* argv, const char* name, int (*run)(const ExampleArgs&));
+
 }  // namespace tg::examples

@@ -240,7 +240,6 @@ TEST_CASE("sigmoid, tanh and softplus stay finite and accurate in the tails") {
       CHECK(dth == doctest::Approx(4.0 * std::exp(-80.0)).epsilon(1e-12));
     }
     CHECK(sp.value() == doctest::Approx(v > 0 ? v : 0.0).epsilon(1e-15));
-    CHECK(ds == doctest::Approx(v > 0 ? 0.0 : 0.0));
   }
   tg::Var x(40.0);
   CHECK(tg::sigmoid(x).value() == 1.0);

@@ -34,9 +34,12 @@ struct GraphFiles {
   std::string svg_path;
 };
 
-/// Writes to_dot(y) to `path` (a .dot file) and, when the `dot` program is on the PATH, renders
-/// `path` with ".svg" in place of ".dot". Throws ValueError if the file cannot be written; a missing or
+/// Writes DOT text to `path` (a .dot file) and, when the `dot` program is on the PATH, renders `path`
+/// with ".svg" in place of ".dot". Throws ValueError if the file cannot be written; a missing or
 /// failing `dot` is not an error (svg_path stays empty).
+GraphFiles write_dot(const std::string& dot, const std::string& path);
+
+/// write_dot(to_dot(y, options), path): the graph recorded for y, as .dot and (with Graphviz) .svg.
 GraphFiles write_graph(const Var& y, const std::string& path, const DotOptions& options = {});
 
 /// True when Graphviz's `dot` program can be run.

@@ -157,11 +157,12 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   return record_binary<PowNode>(std::move(out), a, b, true, true);
 }
 
-Tensor maximum(const Tensor& a, const Tensor& b) {
-  // A NaN in either operand wins (y != y tests for NaN), as PyTorch's maximum propagates it.
-  Tensor out = binary_forward("maximum", a, b, [](auto x, auto y) { return (x < y || y != y) ? y : x; });
+namespace {
+
+// maximum and minimum share one node; both operands are saved to find the winner in backward.
+Tensor record_extremum(Tensor out, const Tensor& a, const Tensor& b, bool is_max) {
   if (!detail::any_requires_grad({&a, &b})) return out;
-  auto* n = make_node<MaximumNode>(true);
+  auto* n = make_node<MaximumNode>(is_max);
   n->add_input(a);
   n->add_input(b);
   n->save(a);
@@ -170,16 +171,17 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+}  // namespace
+
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  // A NaN in either operand wins (y != y tests for NaN), as PyTorch's maximum propagates it.
+  Tensor out = binary_forward("maximum", a, b, [](auto x, auto y) { return (x < y || y != y) ? y : x; });
+  return record_extremum(std::move(out), a, b, true);
+}
+
 Tensor minimum(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward("minimum", a, b, [](auto x, auto y) { return (y < x || y != y) ? y : x; });
-  if (!detail::any_requires_grad({&a, &b})) return out;
-  auto* n = make_node<MaximumNode>(false);
-  n->add_input(a);
-  n->add_input(b);
-  n->save(a);
-  n->save(b);
-  n->finish(out);
-  return out;
+  return record_extremum(std::move(out), a, b, false);
 }
 
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
