@@ -290,9 +290,6 @@ TEST_CASE("edge: tensors past 2^31 elements are indexed with 64-bit arithmetic")
   }
 }
 
-// Known bugs, each a minimal reproduction kept skipped so that CI stays green; run them with --no-skip.
-// The fix of each is a line or two in the engine (see the reliability report).
-
 TEST_CASE("an unused statement with an infinite partial leaves gradients finite") {
   tg::ScopedTape scope;
   const tg::Var x(0.0);
@@ -322,9 +319,23 @@ TEST_CASE("tensor maximum and minimum propagate a NaN in either operand") {
   CHECK(std::isnan(tg::minimum(nan, one).item()));
 }
 
-TEST_CASE("known bug: argmax along a non-empty dim of a tensor with 0 elements" * doctest::skip()) {
-  // PyTorch returns an empty [0] result; here: IndexError "cannot reduce an empty dimension".
+TEST_CASE("argmax along a non-empty dim of a tensor with 0 elements is empty as in PyTorch") {
   CHECK(tg::argmax(tg::zeros({0, 3}, f64), 1).shape() == tg::Shape{0});
+  CHECK(tg::argmin(tg::zeros({0, 3}, f64), 1, true).shape() == tg::Shape{0, 1});
+  CHECK_THROWS_AS((void)tg::argmax(tg::zeros({0, 3}, f64), 0), tg::IndexError);
+}
+
+TEST_CASE("an empty tensor's gradient accumulates in place although its strides contain 0") {
+  // Contiguous strides of [3, 0] are [0, 1]; add_ once took them for an expanded view and threw inside
+  // backward (found by fuzz_tensor_ops).
+  tg::ScopedTape scope;
+  const tg::Tensor x = tg::zeros({3, 0}, f64_grad);
+  const tg::Tensor a = tg::exp(x);
+  tg::sum(a * a + a).backward();
+  CHECK(x.grad().shape() == tg::Shape{3, 0});
+  tg::Tensor e = tg::zeros({3, 0}, f64);
+  e.add_(tg::ones({3, 0}, f64));
+  CHECK(e.numel() == 0);
 }
 
 TEST_CASE("a tape memory limit set before a thread's first tape does not recurse") {

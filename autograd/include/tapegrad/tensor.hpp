@@ -4,10 +4,14 @@
 
 #include <atomic>
 // GCC 12 reports a false -Wstringop-overread inside small_vector's move constructor once inlined.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstringop-overread"
+#endif
 #include <boost/container/small_vector.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>

@@ -23,7 +23,8 @@ void check_inplace(const char* op, const Tensor& self, const Tensor* other) {
     throw ValueError(std::string(op) + ": the operand requires grad but in-place ops are not recorded; wrap the "
                      "update in tg::NoGradGuard or use the out-of-place op");
   }
-  for (std::size_t i = 0; i < self.shape().size(); ++i) {
+  // An empty tensor has no memory to share, whatever its strides (contiguous strides of [3, 0] are [0, 1]).
+  for (std::size_t i = 0; i < self.shape().size() && self.numel() > 0; ++i) {
     if (self.strides()[i] == 0 && self.shape()[i] > 1) {
       throw ValueError(std::string(op) + ": the tensor is an expanded view (several elements share memory); "
                        "clone() it first");

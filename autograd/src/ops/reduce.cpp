@@ -167,7 +167,8 @@ Tensor arg_extremum(const char* op, const Tensor& x, std::int64_t dim, bool keep
   detail::check_defined(op, x);
   const std::int64_t nd = x.dim();
   const auto d = static_cast<std::size_t>(detail::wrap_dim(op, dim, nd));
-  if (x.numel() == 0 || (nd > 0 && x.shape()[d] == 0)) {
+  // As PyTorch: only the reduced dim must be non-empty; [0, 3] along dim 1 gives an empty [0] result.
+  if (nd > 0 && x.shape()[d] == 0) {
     throw IndexError(std::string(op) + ": cannot reduce an empty dimension (shape " + shape_str(x.shape()) + ")");
   }
   Shape rest;
