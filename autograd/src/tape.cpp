@@ -10,10 +10,24 @@ namespace tg {
 
 namespace {
 
-std::atomic<std::uint64_t> g_next_stamp{1};
 std::atomic<std::size_t> g_memory_limit{0};
 
-std::uint64_t draw_stamp() { return g_next_stamp.fetch_add(1, std::memory_order_relaxed); }
+// A stamp is (thread number << 40) | the thread's count of stamps drawn, so stamps never repeat and an
+// error can tell a Var of another thread's tape from one whose tape was reset. Thread numbers wrap after
+// 2^24 threads; a clash then needs an old handle whose count also matches, and only blurs a message.
+constexpr int kStampCountBits = 40;
+std::atomic<std::uint64_t> g_next_thread{0};
+thread_local std::uint64_t tl_thread_no = 0;
+thread_local std::uint64_t tl_stamp_count = 0;
+
+std::uint64_t thread_no() {
+  if (tl_thread_no == 0) [[unlikely]] {
+    tl_thread_no = g_next_thread.fetch_add(1, std::memory_order_relaxed) % ((std::uint64_t{1} << 24) - 1) + 1;
+  }
+  return tl_thread_no;
+}
+
+std::uint64_t draw_stamp() { return (thread_no() << kStampCountBits) | ++tl_stamp_count; }
 
 // The live tapes of this thread form an intrusive list, newest first; Var::grad() looks its tape up by
 // stamp here, so a Var never holds a pointer that could dangle.
@@ -64,7 +78,7 @@ Tape& default_tape() {
   return tape;
 }
 
-void check_tape_memory(std::size_t extra_bytes) {
+void check_tape_memory(std::size_t extra_bytes, const char* what) {
   const std::size_t limit = g_memory_limit.load(std::memory_order_relaxed);
   if (limit == 0) return;
   // The tape being grown is the active one; none is active while a thread's default tape is still being
@@ -75,7 +89,9 @@ void check_tape_memory(std::size_t extra_bytes) {
   if (now + extra_bytes > limit) {
     std::ostringstream os;
     os << "tape: memory limit exceeded: the recording holds " << now << " bytes and needs " << extra_bytes
-       << " more, over the limit of " << limit
+       << " more";
+    if (what != nullptr) os << " for " << what;
+    os << ", over the limit of " << limit
        << " bytes (set_tape_memory_limit); reset the tape between steps or raise the limit";
     throw TapeError(os.str());
   }
@@ -108,6 +124,8 @@ void Tape::reset() {
   grad_is_adj_ = false;
   labels_.clear();
   released_upto_ = 0;
+  saved_bytes_ = 0;
+  saved_storages_.clear();
   stamp_ = draw_stamp();
   refresh_room();
 }
@@ -162,7 +180,20 @@ void Tape::refresh_room() {
 
 std::size_t Tape::bytes() const {
   return slots_.capacity_bytes() + args_.capacity_bytes() + values_.capacity_bytes() +
-         arena_.bytes_reserved() + nodes_.capacity() * sizeof(nodes_[0]);
+         arena_.bytes_reserved() + nodes_.capacity() * sizeof(nodes_[0]) + saved_bytes_;
+}
+
+void Tape::note_saved(const void* storage, std::size_t nbytes, const char* op) {
+  const std::size_t limit = g_memory_limit.load(std::memory_order_relaxed);
+  if (limit == 0 || saved_storages_.contains(storage)) return;
+  // The tensors an op saves are the activations a tape really holds (parameters saved by an op count
+  // too); a storage saved by several ops (an input and the output of the next op, say) is counted once.
+  if (bytes() + nbytes > limit && detail::tl_active_tape == this) {
+    const std::string what = std::string("the tensors saved for backward by '") + op + "'";
+    detail::check_tape_memory(nbytes, what.c_str());
+  }
+  saved_storages_.insert(storage);
+  saved_bytes_ += nbytes;
 }
 
 void Tape::too_many_slots() {
@@ -215,6 +246,14 @@ std::string Tape::label(std::uint32_t i) const {
 void Tape::zero_grad() {
   grad_.clear();  // grad(i) reads 0 past the end, so an empty grad_ is all zeros
   grad_is_adj_ = false;
+}
+
+std::string Tape::why_gone(std::uint64_t stamp) {
+  if (stamp >> kStampCountBits != thread_no()) {
+    return "belongs to a tape of another thread: each thread records on its own tape, and recorded values "
+           "cannot cross threads (pass plain values, or .detach() them)";
+  }
+  return "belongs to a tape that was reset or destroyed, so its graph is gone";
 }
 
 Tape* Tape::find(std::uint64_t stamp) {

@@ -89,8 +89,7 @@ void TensorNode::add_input(const Tensor& t) {
         if (!impl->label.empty()) os << " ('" << impl->label << "')";
         os << (Tape::find(impl->stamp) ? " was recorded on another tape than the active one (an outer "
                                          "ScopedTape?); gradients cannot cross tapes"
-                                       : " belongs to a tape that was reset or destroyed, so its graph is "
-                                         "gone")
+                                       : " " + Tape::why_gone(impl->stamp))
            << ". Use .detach() to pass its value on as a constant";
         throw TapeError(os.str());
       }
@@ -101,7 +100,13 @@ void TensorNode::add_input(const Tensor& t) {
   }
 }
 
-void TensorNode::save(const Tensor& t) { saved_.push_back({t, t.defined() ? t.version() : 0}); }
+void TensorNode::save(const Tensor& t) {
+  if (t.defined() && tape_memory_limit() != 0) [[unlikely]] {
+    const detail::Storage* s = t.impl()->storage.get();
+    Tape::active().note_saved(s, s->nbytes, name());
+  }
+  saved_.push_back({t, t.defined() ? t.version() : 0});
+}
 
 void TensorNode::finish(Tensor& out) {
   out_shape_ = out.shape();
@@ -182,7 +187,7 @@ namespace {
 Tape& tape_of(const Tensor& t, const char* op) {
   Tape* tape = Tape::find(t.impl()->stamp);
   if (tape == nullptr) {
-    throw TapeError(std::string(op) + ": this tensor's tape was reset or destroyed, so its graph is gone; "
+    throw TapeError(std::string(op) + ": this tensor " + Tape::why_gone(t.impl()->stamp) + "; "
                                       "record the forward again");
   }
   return *tape;

@@ -8,11 +8,11 @@ namespace tg {
 
 namespace {
 
-[[noreturn]] void stale(const char* what) {
+[[noreturn]] void stale(const char* what, std::uint64_t stamp) {
   std::ostringstream os;
-  os << what
-     << ": this Var belongs to a tape that was reset or destroyed (or to another thread); Vars are valid "
-        "only until their tape is reset. Keep parameters as doubles and create leaf Vars each step";
+  os << what << ": this Var " << Tape::why_gone(stamp)
+     << ". Vars are valid only on their own thread until their tape is reset; keep parameters as doubles "
+        "and create leaf Vars each step";
   throw TapeError(os.str());
 }
 
@@ -24,7 +24,7 @@ Tape& tape_of(const Var& v, const char* what) {
     throw TapeError(os.str());
   }
   Tape* t = Tape::find(v.stamp());
-  if (t == nullptr) stale(what);
+  if (t == nullptr) stale(what, v.stamp());
   return *t;
 }
 
@@ -40,7 +40,7 @@ void Var::foreign(const Var& v, Op op) {
     os << " was recorded on another tape than the active one (an outer ScopedTape?); gradients cannot "
           "cross tapes. Pass its value with .detach(), or record everything on one tape";
   } else {
-    os << " belongs to a tape that was reset or destroyed; Vars are valid only until their tape is reset";
+    os << " " << Tape::why_gone(v.stamp()) << ". Vars are valid only on their own thread until their tape is reset";
   }
   throw TapeError(os.str());
 }

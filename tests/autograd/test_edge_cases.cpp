@@ -355,3 +355,50 @@ TEST_CASE("a tape memory limit set before a thread's first tape does not recurse
   t.join();
   CHECK(ok);
 }
+
+namespace {
+// Sets a tape memory limit for a scope and restores the previous one, even when the body throws.
+struct MemoryLimit {
+  explicit MemoryLimit(std::size_t bytes) : prev(tg::tape_memory_limit()) {
+    tg::set_tape_memory_limit(bytes);
+  }
+  MemoryLimit(const MemoryLimit&) = delete;
+  MemoryLimit& operator=(const MemoryLimit&) = delete;
+  ~MemoryLimit() { tg::set_tape_memory_limit(prev); }
+  std::size_t prev;
+};
+}  // namespace
+
+TEST_CASE("the tape memory limit counts the tensors that recorded ops keep for backward") {
+  // Each exp saves its 2 MiB output; 40 of them are 80 MiB of activations the tape keeps alive.
+  auto record = [](int steps) {
+    tg::ScopedTape scope;
+    tg::Tensor x = tg::ones({512, 512}, f64_grad);
+    for (int i = 0; i < steps; ++i) x = tg::exp(x * 0.5);
+    const std::size_t held = scope.tape().bytes();
+    tg::sum(x).backward();
+    return held;
+  };
+  {
+    MemoryLimit limit(std::size_t{16} << 20);
+    CHECK_THROWS_WITH_AS((void)record(40), doctest::Contains("the tensors saved for backward by 'exp'"),
+                         tg::TapeError);
+    // Five steps (10 MiB saved) fit, and the tape reports what it holds.
+    const std::size_t held = record(5);
+    CHECK(held >= std::size_t{5} * 512 * 512 * 8);
+    CHECK(held < std::size_t{16} << 20);
+  }
+  CHECK(record(40) > 0);  // no limit: no accounting, no error
+}
+
+TEST_CASE("the tape memory limit counts the arena that holds tensor nodes") {
+  // 10^5 ops on one-element tensors save almost nothing, but each node takes arena space.
+  MemoryLimit limit(std::size_t{1} << 20);
+  tg::ScopedTape scope;
+  const tg::Tensor w = tg::ones({1}, f64_grad);
+  tg::Tensor y = w;
+  auto run = [&] {
+    for (int i = 0; i < 100000; ++i) y = y + w;
+  };
+  CHECK_THROWS_WITH_AS(run(), doctest::Contains("the arena of recorded nodes"), tg::TapeError);
+}

@@ -10,6 +10,12 @@
 
 namespace tg {
 
+namespace detail {
+/// Throws TapeError when the active tape's recording plus extra_bytes would pass the memory cap
+/// (set_tape_memory_limit); `what` names what asked for the memory. Defined in tape.cpp.
+void check_tape_memory(std::size_t extra_bytes, const char* what = nullptr);
+}  // namespace detail
+
 /// Bump allocator in 64 KiB blocks. Objects with non-trivial destructors are destroyed on reset(), in
 /// reverse order of creation; trivially destructible ones cost nothing to free. Blocks are kept for
 /// reuse, so a steady-state training loop allocates no heap memory after its first step.
@@ -89,6 +95,8 @@ class Arena {
 
   static Block make_block(std::size_t need) {
     std::size_t size = need > kBlock ? need : kBlock;
+    // Tensor nodes and their saved shapes live here, so a recording of tensor ops meets the cap too.
+    detail::check_tape_memory(size, "the arena of recorded nodes");
     return {std::make_unique<std::byte[]>(size), size};
   }
 

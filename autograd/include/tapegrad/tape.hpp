@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -71,8 +72,6 @@ class PodStack {
   std::size_t cap_ = 0;
 };
 
-/// Checked by PodStack::grow before it asks for memory; throws TapeError past the tape's memory cap.
-void check_tape_memory(std::size_t extra_bytes);
 
 template <class T>
 void PodStack<T>::grow(std::size_t need) {
@@ -252,8 +251,12 @@ class Tape {
 
   /// Number of statement slots recorded (leaves, scalar ops and nodes), excluding the reserved slot 0.
   std::size_t size() const { return slots_.size() - 1; }
-  /// Bytes the recording occupies now (statements, partials, values, arena), excluding gradients.
+  /// Bytes the recording occupies now (statements, partials, values, arena, and, while a memory limit is
+  /// set, the tensor storage that recorded ops keep alive for backward), excluding gradients.
   std::size_t bytes() const;
+  /// Counts a tensor storage of nbytes kept alive by a recorded op (once per storage) against the memory
+  /// limit; `op` names the op in the error. Does nothing while no limit is set.
+  void note_saved(const void* storage, std::size_t nbytes, const char* op);
   /// The epoch stamp; a new one is drawn on every reset, and no two tapes ever share one.
   std::uint64_t stamp() const { return stamp_; }
   const TapeOptions& options() const { return opts_; }
@@ -346,6 +349,9 @@ class Tape {
   static Tape& active();
   /// The live tape of this thread with this stamp, or nullptr when it was reset or destroyed.
   static Tape* find(std::uint64_t stamp);
+  /// For an error message, why find(stamp) failed: "belongs to a tape of another thread: ..." or
+  /// "belongs to a tape that was reset or destroyed, ...".
+  static std::string why_gone(std::uint64_t stamp);
 
  private:
   // The fast path's tail: one slot whose arguments end at `end`. Capacity was checked through fast_end_.
@@ -392,6 +398,8 @@ class Tape {
   std::unordered_map<std::uint32_t, std::string> labels_;
   std::vector<std::pair<std::uint32_t, Node*>> attached_;  // describing nodes by slot, ascending (attach)
   std::uint32_t released_upto_ = 0;          // slots <= this were swept without retain_graph
+  std::size_t saved_bytes_ = 0;              // tensor storage held for backward (note_saved)
+  std::unordered_set<const void*> saved_storages_;  // the storages counted in saved_bytes_
   Arena arena_;
   Tape* prev_in_thread_ = nullptr;           // registry of live tapes of this thread
   friend class ScopedTape;

@@ -301,9 +301,10 @@ Tensor permute(const Tensor& x, const Shape& dims) {
 
 Tensor transpose(const Tensor& x, std::int64_t d0, std::int64_t d1) {
   detail::check_defined("transpose", x);
-  if (x.dim() == 0) return x;
+  // A 0-d tensor accepts dims -1 and 0 only, as in PyTorch, and is its own transpose.
   const std::int64_t a = detail::wrap_dim("transpose", d0, x.dim());
   const std::int64_t b = detail::wrap_dim("transpose", d1, x.dim());
+  if (x.dim() == 0) return x;
   Shape dims(static_cast<std::size_t>(x.dim()));
   for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = static_cast<std::int64_t>(i);
   std::swap(dims[static_cast<std::size_t>(a)], dims[static_cast<std::size_t>(b)]);
