@@ -3,6 +3,7 @@
 // reaching |g| < 1e-10 in a handful of steps where gradient descent needs thousands.
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "example_args.hpp"
