@@ -3,7 +3,9 @@
 # peers'), in alternation, RUNS times each (default 5, at least 5); writes the medians over the runs to
 #   bench/results/latest.jsonl  one JSON object per line: bench, metric, value, unit, runs
 #   bench/results/latest.md     a markdown table with date, machine and command
-# Usage: bash bench/run_all.sh   (env: RUNS=N, BUILD_DIR=dir, JOBS=N)
+# Usage: bash bench/run_all.sh   (env: RUNS=N, BUILD_DIR=dir, JOBS=N; ONLY=WORD runs only the programs whose
+# name contains WORD, OUT=name writes bench/results/<name>.{jsonl,md} instead of latest, e.g.
+# ONLY=mnist OUT=mnist bash bench/run_all.sh for the Fashion-MNIST epoch of tapegrad and LibTorch alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,14 +13,18 @@ runs="${RUNS:-5}"
 if [ "$runs" -lt 5 ]; then runs=5; fi
 build="${BUILD_DIR:-build/bench-release}"
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
+only="${ONLY:-}"
+out="${OUT:-latest}"
 command="bash bench/run_all.sh"
 [ "${RUNS:-}" != "" ] && command="RUNS=$runs $command"
+[ "$out" != "latest" ] && command="OUT=$out $command"
+[ -n "$only" ] && command="ONLY=$only $command"
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTG_BUILD_BENCH=ON -DTG_BUILD_TESTS=OFF \
   -DTG_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build "$build" -j "$jobs" >/dev/null
 
-mapfile -t progs < <(find "$(realpath "$build")/bench" -type f -name 'bench_*' -perm -u+x | sort)
+mapfile -t progs < <(find "$(realpath "$build")/bench" -type f -name "bench_*${only}*" -perm -u+x | sort)
 if [ ${#progs[@]} -eq 0 ]; then
   echo "run_all: no bench_* programs under $build/bench" >&2
   exit 1
@@ -26,10 +32,13 @@ fi
 echo "run_all: ${#progs[@]} programs, $runs runs each: ${progs[*]##*/}"
 # The peers are optional (see bench/peers/CMakeLists.txt); say which are missing rather than fail.
 missing_peers=""
-for peer in "adolc:libadolc-dev" "sacado:libtrilinos-sacado-dev libtrilinos-kokkos-dev"; do
-  if [ ! -x "$build/bench/peers/bench_scalar_${peer%%:*}" ]; then
-    echo "run_all: note: peer ${peer%%:*} skipped (not installed: apt-get install ${peer#*:})"
-    missing_peers="$missing_peers ${peer%%:*}"
+for peer in "scalar_adolc:libadolc-dev" "scalar_sacado:libtrilinos-sacado-dev libtrilinos-kokkos-dev" \
+  "torch_tensor:libtorch-dev" "torch_mnist:libtorch-dev"; do
+  name="${peer%%:*}"
+  [[ "$name" == *"$only"* ]] || continue
+  if [ ! -x "$build/bench/peers/bench_$name" ]; then
+    echo "run_all: note: peer $name skipped (not installed: apt-get install ${peer#*:})"
+    missing_peers="$missing_peers $name"
   fi
 done
 
@@ -55,9 +64,9 @@ cores="$(nproc 2>/dev/null || echo '?')"
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 load="${load_before} before, $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') after"
 python3 - "$raw" "$runs" "$model" "$cores" "$command" "$commit" "$load" "$missing_peers" \
-  "${failed[*]:-}" <<'PY'
+  "${failed[*]:-}" "$out" <<'PY'
 import json, statistics, sys, datetime
-raw, runs, model, cores, command, commit, load, missing_peers, failed = sys.argv[1:10]
+raw, runs, model, cores, command, commit, load, missing_peers, failed, outname = sys.argv[1:11]
 rows = {}
 for line in open(raw):
     line = line.strip()
@@ -73,7 +82,7 @@ med = {k: statistics.median(v) for k, v in rows.items()}
 def json_value(v):
     return v if v == v and abs(v) != float("inf") else None
 
-with open("bench/results/latest.jsonl", "w") as f:
+with open(f"bench/results/{outname}.jsonl", "w") as f:
     for (bench, metric, unit), v in sorted(med.items()):
         f.write(json.dumps({"bench": bench, "metric": metric, "value": json_value(v), "unit": unit,
                             "runs": len(rows[(bench, metric, unit)])}) + "\n")
@@ -125,12 +134,47 @@ if engines:
         out.append(f"| {b} | " + " | ".join(cells) + " |")
     out.append("")
 
+# Fashion-MNIST epoch (bench_mnist beside bench_torch_mnist), one row per batch size and thread count.
+mnist = sorted({b for (b, _, _) in med if b.startswith("mnist_mlp_b")},
+               key=lambda b: tuple(int(x) for x in b[len("mnist_mlp_b"):].split("_t")))
+if mnist:
+    def m(b, metric):
+        for (bb, mm, _), v in med.items():
+            if bb == b and mm == metric:
+                return v
+        return None
+
+    def cell(v, unit=""):
+        return "-" if v is None else f"{fmt(v)}{unit}"
+
+    def ratio(a, b):
+        return None if a is None or b is None or b == 0 else a / b
+
+    out.append("## Fashion-MNIST epoch: MLP 784-256-256-10, SGD momentum (lower is better)\n")
+    out.append("| batch, threads | tapegrad s/epoch | LibTorch s/epoch | tapegrad / LibTorch | same, CPU time | "
+               "GEMM floor s | tapegrad / floor | LibTorch / floor | test accuracy tapegrad, LibTorch | "
+               "peak RSS tapegrad, LibTorch |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
+    for b in mnist:
+        batch, threads = b[len("mnist_mlp_b"):].split("_t")
+        tg, lt = m(b, "tapegrad_epoch_time"), m(b, "libtorch_epoch_time")
+        tgc, ltc = m(b, "tapegrad_epoch_cpu_time"), m(b, "libtorch_epoch_cpu_time")
+        out.append(f"| {batch}, {threads} | {cell(tg)} | {cell(lt)} | {cell(ratio(tg, lt), 'x')} | "
+                   f"{cell(ratio(tgc, ltc), 'x')} | {cell(m(b, 'gemm_floor_time'))} | "
+                   f"{cell(m(b, 'tapegrad_over_gemm_floor'), 'x')} | {cell(m(b, 'libtorch_over_gemm_floor'), 'x')} | "
+                   f"{cell(m(b, 'tapegrad_test_accuracy'), '%')}, {cell(m(b, 'libtorch_test_accuracy'), '%')} | "
+                   f"{cell(m(b, 'tapegrad_peak_rss'), ' MiB')}, {cell(m(b, 'libtorch_peak_rss'), ' MiB')} |")
+    out.append("")
+    out.append("Each program measures its own GEMM floor (the epoch's sgemm calls run bare, alternating with its "
+               "epochs); the floor column is the median over both. Targets: tapegrad / LibTorch <= 0.8, "
+               "tapegrad / floor <= 1.25, peak RSS no higher than LibTorch's.\n")
+
 out.append("## All metrics (medians)\n")
 out.append("| bench | metric | value | unit |")
 out.append("|---|---|---|---|")
 for (bench, metric, unit), v in sorted(med.items()):
     out.append(f"| {bench} | {metric} | {fmt(v)} | {unit} |")
-open("bench/results/latest.md", "w").write("\n".join(out) + "\n")
+open(f"bench/results/{outname}.md", "w").write("\n".join(out) + "\n")
 print("\n".join(out))
 PY
 

@@ -173,10 +173,10 @@ void TensorNode::backward(BackwardContext& ctx) {
       EnableGrad() { detail::tl_grad_enabled = true; }
       ~EnableGrad() { detail::tl_grad_enabled = prev; }
     } enable;
-    apply(ctx, g);
+    apply_owned(ctx, std::move(g));
   } else {
     NoGradGuard no_grad;
-    apply(ctx, g);
+    apply_owned(ctx, std::move(g));
   }
 }
 

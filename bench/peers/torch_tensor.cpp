@@ -4,6 +4,8 @@
 // (c) elementwise add, mul, sigmoid and relu on 10^6 floats (GB/s). Without --threads it runs itself once
 // per thread count (1 and 2), with OMP_WAIT_POLICY=PASSIVE unless set (see torch_support.hpp); bench names
 // end in _t<threads>.
+#include <cblas.h>
+
 #include <chrono>
 #include <cmath>
 #include <string>

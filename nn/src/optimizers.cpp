@@ -1,6 +1,7 @@
 // The update rules of SGD, Adam/AdamW, RMSprop and Adagrad, as in PyTorch's documented algorithms. Each
-// is one fused loop over the raw data: arithmetic in double, state stored in the parameter's dtype, and
-// no temporary tensors, so a step after the first allocates nothing. This file is compiled with
+// is one fused loop over the raw data: arithmetic in double (SGD: in the parameter's dtype, as PyTorch
+// does; its loop is the hot one of a plain training step, and float32 arithmetic halves it), state stored
+// in the parameter's dtype, and no temporary tensors, so a step after the first allocates nothing. This file is compiled with
 // -fno-math-errno (nn/CMakeLists.txt): errno from std::sqrt would keep GCC from vectorizing the loops.
 #include <algorithm>
 #include <cmath>
@@ -95,26 +96,38 @@ void SGD::validate(std::span<const double> o) const {
 bool SGD::needs_buffer(std::span<const double> o, std::size_t) const { return o[kSgdMomentum] != 0.0; }
 
 void SGD::update(std::span<const double> o, Tensor& p, const Tensor& g, ParamState& s, unsigned fresh) {
-  const double lr = o[kSgdLr];
-  const double mu = o[kSgdMomentum];
-  const double damp = o[kSgdDampening];
-  const double wd = o[kSgdWd];
   const bool nesterov = o[kSgdNesterov] != 0.0;
   const bool first = (fresh & 1u) != 0;
   const std::int64_t n = p.numel();
   dispatch(p, [&]<class T>() {
-    T* w = raw<T>(p);
-    const T* gr = raw<T>(g);
-    T* buf = mu != 0.0 ? raw<T>(s.buffers[0]) : nullptr;
-    for (std::int64_t i = 0; i < n; ++i) {
-      double d = static_cast<double>(gr[i]) + wd * static_cast<double>(w[i]);
-      if (buf != nullptr) {
-        // PyTorch starts the buffer at the gradient itself: no dampening on the first step.
-        buf[i] = static_cast<T>(first ? d : mu * static_cast<double>(buf[i]) + (1.0 - damp) * d);
-        const double b = static_cast<double>(buf[i]);
-        d = nesterov ? d + mu * b : b;
+    const T lr = static_cast<T>(o[kSgdLr]);
+    const T mu = static_cast<T>(o[kSgdMomentum]);
+    const T damp = static_cast<T>(o[kSgdDampening]);
+    const T wd = static_cast<T>(o[kSgdWd]);
+    T* __restrict w = raw<T>(p);
+    const T* __restrict gr = raw<T>(g);
+    // One branch-free loop per case, so that the compiler vectorises each.
+    auto grad = [&](std::int64_t i) { return gr[i] + wd * w[i]; };
+    if (o[kSgdMomentum] == 0.0) {  // as needs_buffer: no buffer without momentum
+      for (std::int64_t i = 0; i < n; ++i) w[i] = w[i] - lr * grad(i);
+      return;
+    }
+    T* __restrict buf = raw<T>(s.buffers[0]);
+    // PyTorch starts the buffer at the gradient itself: no dampening on the first step.
+    const T keep = first ? T(0) : mu;
+    const T take = first ? T(1) : T(1) - damp;
+    auto run = [&]<bool kNesterov>() {
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T d = grad(i);
+        const T b = keep * buf[i] + take * d;
+        buf[i] = b;
+        w[i] = w[i] - lr * (kNesterov ? d + mu * b : b);
       }
-      w[i] = static_cast<T>(static_cast<double>(w[i]) - lr * d);
+    };
+    if (nesterov) {
+      run.template operator()<true>();
+    } else {
+      run.template operator()<false>();
     }
   });
 }

@@ -1,6 +1,7 @@
 // Gradients of reductions, matmul, shape, index and softmax ops against float64 central differences.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "support/tensor_check.hpp"
@@ -97,6 +98,45 @@ TEST_CASE("tensor grad: matmul") {
     CHECK(tg::matmul(tg::zeros({2, 0}, f64), tg::zeros({0, 3}, f64)).to_vector<double>() == std::vector<double>(6, 0.0));
     CHECK_TENSOR_GRAD([](const Args& x) { return tg::matmul(x[0], x[1]); }, {rnd({0, 3}, 1), rnd({3, 2}, 2)});
   }
+}
+
+// The layout of nn::Linear (x·Wᵀ with W a leaf): matmul's backward hands the transpose a gradient it can
+// turn back into a contiguous .grad() without a copy; the values must still be Σ_b g[b][o] x[b][i], and
+// the weight's gradient must not share memory with the transposed view's retained gradient.
+TEST_CASE("tensor grad: matmul with a transposed weight as in a linear layer") {
+  const tg::Tensor x = rnd({16, 24}, 5);  // 16·20·24 flop: large enough for BLAS
+  tg::Tensor w = rnd({20, 24}, 6);
+  w.requires_grad_(true);
+  tg::Tensor wt = w.t();
+  wt.retain_grad();
+  const tg::Tensor g = rnd({16, 20}, 7);
+  (tg::matmul(x, wt) * g).sum().backward();
+  REQUIRE(w.grad().defined());
+  CHECK(w.grad().shape() == tg::Shape{20, 24});
+  CHECK(w.grad().is_contiguous());
+  double worst = 0.0;
+  for (std::int64_t o = 0; o < 20; ++o) {
+    for (std::int64_t i = 0; i < 24; ++i) {
+      double ref = 0.0;
+      for (std::int64_t b = 0; b < 16; ++b) ref += g.at({b, o}) * x.at({b, i});
+      worst = std::max(worst, std::abs(w.grad().at({o, i}) - ref));
+      worst = std::max(worst, std::abs(wt.grad().at({i, o}) - ref));
+    }
+  }
+  CHECK(worst < 1e-12);
+  const double before = wt.grad().at({3, 2});
+  tg::Tensor wg = w.grad();
+  wg.add_(1.0);
+  CHECK(wt.grad().at({3, 2}) == before);
+  CHECK(w.grad().at({2, 3}) == doctest::Approx(before + 1.0).epsilon(1e-12));
+
+  // A second backward accumulates into the existing .grad(): twice the closed form.
+  tg::Tensor w2 = rnd({20, 24}, 6);
+  w2.requires_grad_(true);
+  for (int rep = 0; rep < 2; ++rep) (tg::matmul(x, w2.t()) * g).sum().backward();
+  double ref = 0.0;
+  for (std::int64_t b = 0; b < 16; ++b) ref += g.at({b, 4}) * x.at({b, 9});
+  CHECK(w2.grad().at({4, 9}) == doctest::Approx(2.0 * ref).epsilon(1e-12));
 }
 
 TEST_CASE("tensor grad: shape ops") {

@@ -85,6 +85,10 @@ class TensorNode : public Node {
  protected:
   /// Computes the input gradients from g (the output's gradient) and hands each to push().
   virtual void apply(BackwardContext& ctx, const Tensor& g) = 0;
+  /// What backward() calls, handing over the output's gradient: the default runs apply(ctx, g). A node
+  /// whose input gradient is a view of g (a transpose, say) overrides it to let go of g before pushing,
+  /// so that the view, then the only owner of its storage, can become a leaf's .grad() without a copy.
+  virtual void apply_owned(BackwardContext& ctx, Tensor g) { apply(ctx, g); }
   /// True when input i wants a gradient.
   bool needs(std::size_t i) const { return edges_[i].live(); }
   /// Sends gradient gi to input i (summed to its shape first when broadcasting widened it).

@@ -91,6 +91,11 @@ Mat right_mat(const Tensor& b) {
 
 Mat transposed(const Mat& x) { return {x.t, x.cols, x.rows, x.sc, x.sr}; }
 
+// True for a 2-d operand laid out column-major (unit stride down its rows), a transposed contiguous matrix.
+bool column_major(const Mat& x) {
+  return x.t->dim() == 2 && x.rows > 1 && x.cols > 1 && x.sr == 1 && x.sc == x.rows;
+}
+
 // A·B into a new contiguous tensor of the given shape (rows(A)·cols(B) elements). Records nothing.
 Tensor mm(const Mat& A, const Mat& B, const Shape& shape) {
   const std::int64_t m = A.rows;
@@ -161,8 +166,15 @@ class MatmulNode final : public TensorNode {
       } else {
         G.sc = g.strides()[0];
       }
-      if (needs(0)) push(0, mm(G, transposed(B), a.shape()));
-      if (needs(1)) push(1, mm(transposed(A), G, b.shape()));
+      // An operand stored column-major (a transposed view, as the weight in x·Wᵀ) gets its gradient in
+      // the same layout, computed as (Gᵀ·A)ᵀ rather than Aᵀ·G: the transpose's backward then turns it back
+      // into a contiguous tensor that can become the weight's .grad() without a copy.
+      if (needs(0)) {
+        push(0, column_major(A) ? mm(B, transposed(G), {A.cols, A.rows}).t() : mm(G, transposed(B), a.shape()));
+      }
+      if (needs(1)) {
+        push(1, column_major(B) ? mm(transposed(G), A, {B.cols, B.rows}).t() : mm(transposed(A), G, b.shape()));
+      }
       return;
     }
     const Tensor a2 = a.dim() == 1 ? unsqueeze(a, 0) : a;

@@ -104,6 +104,14 @@ class PermuteNode final : public TensorNode {
 
  protected:
   void apply(BackwardContext&, const Tensor& g) override { push(0, permute(g, inverse_)); }
+  // g is dropped before the push: the gradient of a weight used transposed (x·Wᵀ) arrives here as a
+  // transposed view of a fresh matrix (see matmul's backward), and its permuted-back view, contiguous and
+  // then the storage's only owner, becomes the weight's .grad() without a copy.
+  void apply_owned(BackwardContext&, Tensor g) override {
+    Tensor v = permute(g, inverse_);
+    g = Tensor();
+    push(0, std::move(v));
+  }
 
  private:
   Shape inverse_;
