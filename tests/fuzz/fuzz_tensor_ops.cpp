@@ -302,7 +302,11 @@ std::optional<Arr> reference(const Step& s, const Arr& a, const Arr& b, Err& err
       return Arr{out, a.v, 1};
     }
     case 15: {
-      if (nd == 0) return a;
+      // A 0-d tensor is its own transpose, and accepts dims -1 and 0 only (as PyTorch).
+      if (nd == 0) {
+        if (s.i0 < -1 || s.i0 > 0 || s.i1 < -1 || s.i1 > 0) { err = Err::Index; return std::nullopt; }
+        return a;
+      }
       const auto d0 = wrap(s.i0, nd);
       const auto d1 = wrap(s.i1, nd);
       if (!d0 || !d1) { err = Err::Index; return std::nullopt; }
