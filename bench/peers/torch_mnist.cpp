@@ -134,27 +134,4 @@ int run_one(int threads, std::int64_t batch, int epochs, bool quick, bool json, 
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const int threads = tp::take_int_flag(argc, argv, "--threads", 0);
-  const int batch = tp::take_int_flag(argc, argv, "--batch", 0);
-  const int epochs = std::max(3, tp::take_int_flag(argc, argv, "--epochs", 3));
-  const bool quick = tp::take_bool_flag(argc, argv, "--quick");
-  const bool child = tp::take_bool_flag(argc, argv, tp::kChildFlag);
-  const tgbench::Options opt = tgbench::parse_options(argc, argv);
-  try {
-    tg::nn::fashion_mnist_dir();
-  } catch (const tg::nn::IoError& e) {
-    std::fprintf(stderr, "bench_torch_mnist: skipped: %s\n", e.what());
-    return 0;
-  }
-  if (threads > 0 && batch > 0) {
-    try {
-      return run_one(threads, batch, epochs, quick, opt.json, child);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "bench_torch_mnist: %s\n", e.what());
-      return 1;
-    }
-  }
-  return wl::run_children(opt, batch, threads, epochs, quick ? std::vector<std::string>{"--quick"}
-                                                             : std::vector<std::string>{});
-}
+int main(int argc, char** argv) { return wl::bench_main(argc, argv, "bench_torch_mnist", run_one); }

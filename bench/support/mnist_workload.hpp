@@ -7,6 +7,8 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <exception>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -15,6 +17,8 @@
 #include <vector>
 
 #include "support/child.hpp"
+#include "tapegrad/nn/idx.hpp"
+#include "tapegrad/nn/io_error.hpp"
 
 namespace tgbench::mnist {
 
@@ -175,6 +179,36 @@ inline int run_children(const Options& opt, int batch, int threads, int epochs,
   for (const auto& n : notes) report.note(n);
   report.print();
   return ok ? 0 : 1;
+}
+
+/// The main() of a Fashion-MNIST epoch bench (tapegrad's and each peer's): takes `--threads`, `--batch`,
+/// `--epochs` (at least 3), `--quick` and the child flag, exits 0 with a note when the data package is
+/// missing, and then either measures one configuration, `run_one(threads, batch, epochs, quick, json,
+/// child)`, or runs every selected configuration as a child process.
+template <class RunOne>
+int bench_main(int argc, char** argv, const char* program, RunOne run_one) {
+  const int threads = child::take_int_flag(argc, argv, "--threads", 0);
+  const int batch = child::take_int_flag(argc, argv, "--batch", 0);
+  const int epochs = std::max(3, child::take_int_flag(argc, argv, "--epochs", 3));
+  const bool quick = child::take_bool_flag(argc, argv, "--quick");
+  const bool is_child = child::take_bool_flag(argc, argv, child::kChildFlag);
+  const Options opt = parse_options(argc, argv);
+  try {
+    tg::nn::fashion_mnist_dir();
+  } catch (const tg::nn::IoError& e) {
+    std::fprintf(stderr, "%s: skipped: %s\n", program, e.what());
+    return 0;
+  }
+  if (threads > 0 && batch > 0) {
+    try {
+      return run_one(threads, batch, epochs, quick, opt.json, is_child);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: %s\n", program, e.what());
+      return 1;
+    }
+  }
+  return run_children(opt, batch, threads, epochs,
+                      quick ? std::vector<std::string>{"--quick"} : std::vector<std::string>{});
 }
 
 }  // namespace tgbench::mnist
