@@ -402,3 +402,16 @@ TEST_CASE("the tape memory limit counts the arena that holds tensor nodes") {
   };
   CHECK_THROWS_WITH_AS(run(), doctest::Contains("the arena of recorded nodes"), tg::TapeError);
 }
+
+TEST_CASE("a tape whose first arena block was refused by the memory limit records normally afterwards") {
+  tg::ScopedTape scope;
+  const tg::Tensor w = tg::ones({2}, f64_grad);
+  {
+    MemoryLimit limit(std::size_t{16} << 10);  // below one 64 KiB arena block
+    CHECK_THROWS_WITH_AS((void)tg::exp(w), doctest::Contains("the arena of recorded nodes"), tg::TapeError);
+  }
+  // Once the arena recorded a block it did not get; the next node then wrote through an empty block list.
+  const tg::Tensor y = tg::sum(tg::exp(w));
+  y.backward();
+  CHECK(w.grad().to_vector<double>() == std::vector<double>(2, std::exp(1.0)));
+}

@@ -83,13 +83,14 @@ class Arena {
 
   void next_block(std::size_t need) {
     // Blocks in use always form a prefix of blocks_, so reset() can restart from block 0.
-    std::size_t i = started_ ? block_ + 1 : 0;
-    started_ = true;
+    // make_block may throw (memory cap): the state changes only after it succeeded.
+    const std::size_t i = started_ ? block_ + 1 : 0;
     if (i < blocks_.size() && blocks_[i].size < need) {
       blocks_.insert(blocks_.begin() + static_cast<std::ptrdiff_t>(i), make_block(need));
     } else if (i == blocks_.size()) {
       blocks_.push_back(make_block(need));
     }
+    started_ = true;
     block_ = i;
   }
 
