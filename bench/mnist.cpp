@@ -139,17 +139,11 @@ int run_one(int threads, std::int64_t batch, int epochs, bool quick, bool json, 
   report.add(name, "tapegrad_forward_time", tgbench::median(forward_s), "s");
   report.add(name, "tapegrad_backward_time", tgbench::median(backward_s), "s");
   report.add(name, "tapegrad_step_time", tgbench::median(step_s), "s");
-  std::vector<std::string> notes = {
-      "tapegrad, " + threading + "; " + std::to_string(epochs) + " one-epoch runs per configuration" +
-      (quick ? "; --quick: 6,000 training and 2,000 test images" : "")};
-  for (const auto& note : wl::workload_notes()) notes.push_back(note);
-  notes.push_back("tapegrad phases of the epoch's steps (wall, medians): batch = DataLoader gathering the rows, "
-                  "forward = model + cross_entropy (recorded on a ScopedTape), backward = zero_grad + backward, "
-                  "step = SGD step + reading the loss");
-  for (const auto& note : notes) report.note(note);
-  report.print();
-  if (child) ch::print_child_notes(notes);
-  return 0;
+  return wl::finish_report(
+      report, "tapegrad, " + threading, epochs, quick, child,
+      {"tapegrad phases of the epoch's steps (wall, medians): batch = DataLoader gathering the rows, "
+       "forward = model + cross_entropy (recorded on a ScopedTape), backward = zero_grad + backward, "
+       "step = SGD step + reading the loss"});
 }
 
 }  // namespace

@@ -122,14 +122,8 @@ int run_one(int threads, std::int64_t batch, int epochs, bool quick, bool json, 
 
   tgbench::Report report(json);
   wl::report_samples(report, wl::bench_name(static_cast<int>(batch), threads), "libtorch", s);
-  std::vector<std::string> notes = {std::string("LibTorch ") + TORCH_VERSION + ", " + threading + "; " +
-                                    std::to_string(epochs) + " one-epoch runs per configuration" +
-                                    (quick ? "; --quick: 6,000 training and 2,000 test images" : "")};
-  for (const auto& note : wl::workload_notes()) notes.push_back(note);
-  for (const auto& note : notes) report.note(note);
-  report.print();
-  if (child) tp::print_child_notes(notes);
-  return 0;
+  return wl::finish_report(report, std::string("LibTorch ") + TORCH_VERSION + ", " + threading, epochs, quick,
+                           child);
 }
 
 }  // namespace

@@ -181,6 +181,20 @@ inline int run_children(const Options& opt, int batch, int threads, int epochs,
   return ok ? 0 : 1;
 }
 
+/// Ends one configuration's run: notes who ran it (`who`, e.g. "tapegrad, 1 thread"), the shared workload
+/// notes and `extra`, prints the report, and hands the notes to the parent when running as a child.
+inline int finish_report(Report& report, const std::string& who, int epochs, bool quick, bool is_child,
+                         const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> notes = {who + "; " + std::to_string(epochs) + " one-epoch runs per configuration" +
+                                    (quick ? "; --quick: 6,000 training and 2,000 test images" : "")};
+  for (const auto& note : workload_notes()) notes.push_back(note);
+  notes.insert(notes.end(), extra.begin(), extra.end());
+  for (const auto& note : notes) report.note(note);
+  report.print();
+  if (is_child) child::print_child_notes(notes);
+  return 0;
+}
+
 /// The main() of a Fashion-MNIST epoch bench (tapegrad's and each peer's): takes `--threads`, `--batch`,
 /// `--epochs` (at least 3), `--quick` and the child flag, exits 0 with a note when the data package is
 /// missing, and then either measures one configuration, `run_one(threads, batch, epochs, quick, json,
