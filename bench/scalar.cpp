@@ -2,6 +2,7 @@
 // call, as a dynamic model must) divided by the cost of the same function on plain double, on three
 // workloads (see scalar_workloads.hpp), plus the tape's memory per operation.
 #include <cstdio>
+#include <span>
 #include <vector>
 
 #include "scalar_workloads.hpp"
@@ -13,16 +14,20 @@ using tgbench::scalar::ArithData;
 using tgbench::scalar::MlpData;
 using tgbench::scalar::TranscData;
 
-/// Records each workload on the thread's tape, reset first, with fresh leaf Vars, as user code would.
+/// Records each workload on the thread's tape, reset first, with fresh leaf Vars, as user code would: the
+/// inputs are arrays, so they become leaves with tg::leaves and their gradients are read with tg::grads
+/// (the bulk forms of Var(v) and x.grad()).
 struct TapegradEngine {
   std::vector<tg::Var> a, b, c, d;
 
   static void leaves(const std::vector<double>& x, std::vector<tg::Var>& out) {
     out.resize(x.size());
-    for (std::size_t i = 0; i < x.size(); ++i) out[i] = tg::Var(x[i]);
+    tg::leaves(x, out);
   }
   static void grads(const std::vector<tg::Var>& xs, std::vector<double>& g) {
-    for (const tg::Var& x : xs) g.push_back(x.grad());
+    const std::size_t at = g.size();
+    g.resize(at + xs.size());
+    tg::grads(xs, std::span<double>(g).subspan(at));
   }
 
   double arith(const ArithData& in, std::vector<double>& g) {

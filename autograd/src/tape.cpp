@@ -167,6 +167,22 @@ std::uint32_t Tape::push_slow(Op op, double v, std::size_t nargs, const std::uin
   return slot;
 }
 
+std::uint32_t Tape::push_leaves(const double* values, std::size_t n) {
+  if (n == 0) return 0;
+  if (n > kMaxSlots - std::min(kMaxSlots, slots_.size())) too_many_slots();
+  // Leaves have no arguments: every one ends where the arguments end now.
+  const std::size_t first = slots_.extend(n);
+  const auto end = static_cast<std::uint32_t>(args_.size());
+  std::fill_n(slots_.first() + first, n, Op::Leaf);
+  std::fill_n(slots_.second() + first, n, end);
+  if (opts_.keep_values) {
+    double* v = values_.extend(n);
+    std::copy_n(values, n, v);
+  }
+  refresh_room();
+  return static_cast<std::uint32_t>(first);
+}
+
 void Tape::refresh_room() {
   if (opts_.keep_values) {
     fast_end_ = 0;  // every push takes the slow path, which records the value

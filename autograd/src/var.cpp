@@ -84,6 +84,58 @@ std::vector<double> grad(const Var& y, std::span<const Var> xs, BackwardOptions 
   return g;
 }
 
+void leaves(std::span<const double> values, std::span<Var> out) {
+  if (values.size() != out.size()) {
+    throw ShapeError("leaves: values and out must have the same length, got " + std::to_string(values.size()) +
+                     " and " + std::to_string(out.size()));
+  }
+  if (!grad_enabled()) {
+    for (std::size_t i = 0; i < values.size(); ++i) out[i] = Var::constant(values[i]);
+    return;
+  }
+  Tape& t = Tape::active();
+  const std::uint32_t first = t.push_leaves(values.data(), values.size());
+  const std::uint64_t stamp = t.stamp();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    out[i] = Var::from_slot(values[i], first + static_cast<std::uint32_t>(i), stamp);
+  }
+}
+
+std::vector<Var> leaves(std::span<const double> values) {
+  std::vector<Var> out(values.size());
+  leaves(values, out);
+  return out;
+}
+
+void grads(std::span<const Var> xs, std::span<double> out) {
+  if (xs.size() != out.size()) {
+    throw ShapeError("grads: xs and out must have the same length, got " + std::to_string(xs.size()) + " and " +
+                     std::to_string(out.size()));
+  }
+  // The tape of the previous Var is remembered, so a run of Vars from one tape costs one stamp compare
+  // each; a Var of another (or a gone) tape takes the checked lookup of Var::grad().
+  std::uint64_t stamp = 0;
+  std::span<const double> g;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const Var& x = xs[i];
+    if (x.slot() == 0) {
+      out[i] = 0.0;
+      continue;
+    }
+    if (x.stamp() != stamp) {
+      g = tape_of(x, "grads").grads();
+      stamp = x.stamp();
+    }
+    out[i] = x.slot() < g.size() ? g[x.slot()] : 0.0;
+  }
+}
+
+std::vector<double> grads(std::span<const Var> xs) {
+  std::vector<double> out(xs.size());
+  grads(xs, out);
+  return out;
+}
+
 std::vector<double> grad(const Var& y, std::initializer_list<Var> xs, BackwardOptions opts) {
   return grad(y, std::span<const Var>(xs.begin(), xs.size()), opts);
 }

@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <numbers>
+#include <span>
 #include <vector>
 
 #include "support/finite_diff.hpp"
@@ -283,6 +284,59 @@ TEST_CASE("n-ary sum and dot") {
   std::vector<double> w = {1, 2};
   CHECK_THROWS_WITH_AS(tg::dot(xs, w), "dot: both sequences must have the same length, got 5 and 2",
                        tg::ShapeError);
+}
+
+TEST_CASE("bulk leaves and grads agree with Var(v) and grad() one by one") {
+  // f = Σ x_i² y_i over leaves made in bulk, against the closed form df/dx_i = 2 x_i y_i, df/dy_i = x_i².
+  tg::ScopedTape scope;
+  const std::vector<double> xv = {0.5, -1.25, 2.0, 0.0, 3.5};
+  const std::vector<double> yv = {1.5, 0.25, -2.0, 4.0, -0.5};
+  std::vector<tg::Var> xs = tg::leaves(xv);
+  std::vector<tg::Var> ys(yv.size());
+  tg::leaves(yv, ys);
+  const tg::Var lone(7.0);  // recorded after the bulk leaves: slots stay distinct
+  tg::Var f = lone * 0.0;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    CHECK(xs[i].value() == xv[i]);
+    CHECK(xs[i].requires_grad());
+    f = f + xs[i] * xs[i] * ys[i];
+  }
+  f.backward();
+  const std::vector<double> gx = tg::grads(xs);
+  std::vector<double> gy(ys.size());
+  tg::grads(ys, gy);
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    CHECK(gx[i] == doctest::Approx(2.0 * xv[i] * yv[i]).epsilon(1e-15));
+    CHECK(gy[i] == doctest::Approx(xv[i] * xv[i]).epsilon(1e-15));
+    CHECK(gx[i] == xs[i].grad());
+    CHECK(gy[i] == ys[i].grad());
+  }
+  // Constants read 0, a size mismatch and a stale Var are refused.
+  const std::vector<tg::Var> mixed = {tg::Var::constant(1.0), xs[2]};
+  CHECK(tg::grads(mixed) == std::vector<double>{0.0, gx[2]});
+  std::vector<double> two(2);
+  CHECK_THROWS_WITH_AS(tg::grads(xs, two), "grads: xs and out must have the same length, got 5 and 2",
+                       tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::leaves(xv, std::span<tg::Var>(ys.data(), 2)),
+                       "leaves: values and out must have the same length, got 5 and 2", tg::ShapeError);
+  scope.tape().reset();
+  CHECK_THROWS_WITH_AS(tg::grads(xs), doctest::Contains("grads: this Var belongs to a tape that was reset"),
+                       tg::TapeError);
+  {
+    tg::NoGradGuard guard;
+    for (const tg::Var& v : tg::leaves(xv)) CHECK_FALSE(v.requires_grad());
+  }
+}
+
+TEST_CASE("bulk leaves keep their values on a tape that keeps values and respect the memory limit") {
+  tg::ScopedTape scope(tg::TapeOptions{.keep_values = true});
+  const std::vector<double> xv = {1.0, 2.0, 3.0};
+  const std::vector<tg::Var> xs = tg::leaves(xv);
+  for (std::size_t i = 0; i < xs.size(); ++i) CHECK(scope.tape().value(xs[i].slot()) == xv[i]);
+  tg::set_tape_memory_limit(1 << 20);
+  const std::vector<double> big(1 << 20, 1.0);
+  CHECK_THROWS_WITH_AS(tg::leaves(big), doctest::Contains("memory limit exceeded"), tg::TapeError);
+  tg::set_tape_memory_limit(0);
 }
 
 TEST_CASE("gradients accumulate across backward calls until zeroed") {

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -268,6 +269,9 @@ class Tape {
     const std::vector<double>& g = grad_is_adj_ ? adj_ : grad_;
     return i < g.size() ? g[i] : 0.0;
   }
+  /// The accumulated gradients of slots [0, n) as one array (n may be less than size() + 1: slots past n
+  /// have received no gradient yet). Valid until the next backward, zero_grad or reset.
+  std::span<const double> grads() const { return grad_is_adj_ ? std::span<const double>(adj_) : grad_; }
   /// The adjoint of slot i in the current (or last) sweep, 0 if the sweep did not reach it. Nodes that
   /// bridge to scalar Vars read it in has_grad(), which gets no BackwardContext.
   double adjoint(std::uint32_t i) const { return i < adj_.size() ? adj_[i] : 0.0; }
@@ -315,6 +319,9 @@ class Tape {
     pp[1] = pb;
     return append(op, k + 2);
   }
+  /// Records n leaves with the given values in consecutive slots and returns the first (bulk push_leaf:
+  /// one capacity check and one fill instead of n pushes).
+  std::uint32_t push_leaves(const double* values, std::size_t n);
   /// Records an n-ary statement; the caller fills the returned index and partial arrays.
   std::uint32_t pushn(Op op, double v, std::size_t n, std::uint32_t** idx, double** partials) {
     const std::size_t k = args_.extend(n);

@@ -274,6 +274,19 @@ Var dot(std::span<const Var> a, std::span<const Var> b);
 /// Σ a_i w_i with constant weights w, recorded as one statement.
 Var dot(std::span<const Var> a, std::span<const double> w);
 
+/// One new leaf per value on the active tape, in consecutive slots (constants when recording is off): the
+/// bulk form of `Var(v)` for a model's inputs or parameters, one tape call instead of one per value.
+/// Throws ShapeError if out and values differ in length.
+void leaves(std::span<const double> values, std::span<Var> out);
+/// Same, returning the new Vars.
+std::vector<Var> leaves(std::span<const double> values);
+/// The accumulated gradients of xs, in order (0 for a constant): the bulk form of `x.grad()`, checking the
+/// tape once per run of Vars from the same tape. Throws TapeError for a Var whose tape was reset or
+/// destroyed, and ShapeError if out and xs differ in length.
+void grads(std::span<const Var> xs, std::span<double> out);
+/// Same, returning the gradients.
+std::vector<double> grads(std::span<const Var> xs);
+
 /// Gradients of y with respect to each of xs, without touching any Var's grad(). The graph is released
 /// unless opts.retain_graph.
 std::vector<double> grad(const Var& y, std::initializer_list<Var> xs, BackwardOptions opts = {});
