@@ -12,6 +12,15 @@
 
 #include "tapegrad/tape.hpp"
 
+// Forced inline for the recording path: left to itself GCC calls Var::record and the arithmetic operators
+// out of line from each expression, and the calls (a 24-byte Var returned through memory, the tape's
+// fields reloaded after each) cost about a quarter of a recording (bench/scalar, arith workload).
+#if defined(__GNUC__)
+#define TG_FORCE_INLINE [[gnu::always_inline]] inline
+#else
+#define TG_FORCE_INLINE inline
+#endif
+
 namespace tg {
 
 /// A scalar that records the operations applied to it. A Var is a cheap handle (value, tape slot and tape
@@ -110,9 +119,7 @@ inline double Var::grad() const {
   return grad_slow();
 }
 
-// Forced inline: left to itself GCC calls these out of line from every operator, and the call (with a
-// 24-byte Var returned through memory) costs about 12% of a recording (bench/scalar, arith workload).
-[[gnu::always_inline]] inline Var Var::record(Op op, double v, const Var& a, double pa) {
+TG_FORCE_INLINE Var Var::record(Op op, double v, const Var& a, double pa) {
   if (a.idx_ == 0 || !grad_enabled()) return constant(v);
   // Anomaly mode (anomaly.hpp): the one extra test of the recording path; the check is out of line.
   if (detail::tl_anomaly) [[unlikely]] anomaly_check(op, v, a, pa, nullptr, 0.0);
@@ -121,7 +128,7 @@ inline double Var::grad() const {
   return from_slot(v, t.push1(op, v, a.idx_, pa), a.stamp_);
 }
 
-[[gnu::always_inline]] inline Var Var::record(Op op, double v, const Var& a, double pa, const Var& b, double pb) {
+TG_FORCE_INLINE Var Var::record(Op op, double v, const Var& a, double pa, const Var& b, double pb) {
   if (b.idx_ == 0) return record(op, v, a, pa);
   if (a.idx_ == 0) return record(op, v, b, pb);
   if (!grad_enabled()) return constant(v);
@@ -135,16 +142,16 @@ inline double Var::grad() const {
 // ---- arithmetic ---------------------------------------------------------------------------------------
 // d(a+b) = da + db ; d(a-b) = da - db ; d(ab) = b da + a db ; d(a/b) = da/b - a/b^2 db
 
-inline Var operator+(const Var& a, const Var& b) {
+TG_FORCE_INLINE Var operator+(const Var& a, const Var& b) {
   return Var::record(Op::Add, a.value() + b.value(), a, 1.0, b, 1.0);
 }
-inline Var operator-(const Var& a, const Var& b) {
+TG_FORCE_INLINE Var operator-(const Var& a, const Var& b) {
   return Var::record(Op::Sub, a.value() - b.value(), a, 1.0, b, -1.0);
 }
-inline Var operator*(const Var& a, const Var& b) {
+TG_FORCE_INLINE Var operator*(const Var& a, const Var& b) {
   return Var::record(Op::Mul, a.value() * b.value(), a, b.value(), b, a.value());
 }
-inline Var operator/(const Var& a, const Var& b) {
+TG_FORCE_INLINE Var operator/(const Var& a, const Var& b) {
   const double inv = 1.0 / b.value();
   const double q = a.value() * inv;
   return Var::record(Op::Div, q, a, inv, b, -q * inv);
@@ -152,14 +159,14 @@ inline Var operator/(const Var& a, const Var& b) {
 inline Var operator-(const Var& a) { return Var::record(Op::Neg, -a.value(), a, -1.0); }
 inline Var operator+(const Var& a) { return a; }
 
-inline Var operator+(const Var& a, double b) { return Var::record(Op::Add, a.value() + b, a, 1.0); }
-inline Var operator+(double a, const Var& b) { return Var::record(Op::Add, a + b.value(), b, 1.0); }
-inline Var operator-(const Var& a, double b) { return Var::record(Op::Sub, a.value() - b, a, 1.0); }
-inline Var operator-(double a, const Var& b) { return Var::record(Op::Sub, a - b.value(), b, -1.0); }
-inline Var operator*(const Var& a, double b) { return Var::record(Op::Mul, a.value() * b, a, b); }
-inline Var operator*(double a, const Var& b) { return Var::record(Op::Mul, a * b.value(), b, a); }
-inline Var operator/(const Var& a, double b) { return Var::record(Op::Div, a.value() / b, a, 1.0 / b); }
-inline Var operator/(double a, const Var& b) {
+TG_FORCE_INLINE Var operator+(const Var& a, double b) { return Var::record(Op::Add, a.value() + b, a, 1.0); }
+TG_FORCE_INLINE Var operator+(double a, const Var& b) { return Var::record(Op::Add, a + b.value(), b, 1.0); }
+TG_FORCE_INLINE Var operator-(const Var& a, double b) { return Var::record(Op::Sub, a.value() - b, a, 1.0); }
+TG_FORCE_INLINE Var operator-(double a, const Var& b) { return Var::record(Op::Sub, a - b.value(), b, -1.0); }
+TG_FORCE_INLINE Var operator*(const Var& a, double b) { return Var::record(Op::Mul, a.value() * b, a, b); }
+TG_FORCE_INLINE Var operator*(double a, const Var& b) { return Var::record(Op::Mul, a * b.value(), b, a); }
+TG_FORCE_INLINE Var operator/(const Var& a, double b) { return Var::record(Op::Div, a.value() / b, a, 1.0 / b); }
+TG_FORCE_INLINE Var operator/(double a, const Var& b) {
   const double inv = 1.0 / b.value();
   const double q = a * inv;
   return Var::record(Op::Div, q, b, -q * inv);
@@ -196,12 +203,12 @@ std::ostream& operator<<(std::ostream& os, const Var& v);
 // exp, log and tanh are defined here, inline, rather than in ops/scalar.cpp: they are the workhorses of
 // losses and activations, and inlined they share the caller's tape lookup instead of paying a call.
 /// e^x ; d = e^x
-inline Var exp(const Var& x) {
+TG_FORCE_INLINE Var exp(const Var& x) {
   const double e = std::exp(x.value());
   return Var::record(Op::Exp, e, x, e);  // d e^x = e^x
 }
 /// ln x ; d = 1/x (log(0) = -inf with derivative +inf; x < 0 gives NaN)
-inline Var log(const Var& x) {
+TG_FORCE_INLINE Var log(const Var& x) {
   return Var::record(Op::Log, std::log(x.value()), x, 1.0 / x.value());  // d ln x = 1/x
 }
 /// √x ; d = 1/(2√x) (infinite at 0)
@@ -213,7 +220,7 @@ Var cos(const Var& x);
 /// tan x ; d = 1 + tan² x
 Var tan(const Var& x);
 /// tanh x ; d = 1 - tanh² x, computed without cancellation for large |x|
-inline Var tanh(const Var& x) {
+TG_FORCE_INLINE Var tanh(const Var& x) {
   const double t = std::tanh(x.value());
   // 1 - t² loses all digits once |t| rounds to 1; 4e/(1+e)² with e = e^(-2|x|) does not.
   double d;
