@@ -75,11 +75,11 @@ Dropout::Dropout(DropoutOptions o) : options_(o) {
     os << "Dropout: p must be in [0, 1], got " << o.p;
     throw ValueError(os.str());
   }
-  if (o.seed) gen_.emplace(*o.seed);
+  if (o.seed) gen_ = std::make_unique<Generator>(*o.seed);
 }
 
 Tensor Dropout::forward(const Tensor& x) {
-  return functional::dropout(x, options_.p, is_training(), gen_ ? &*gen_ : nullptr);
+  return functional::dropout(x, options_.p, is_training(), gen_.get());
 }
 
 void Dropout::pretty_print(std::ostream& os) const { os << "Dropout(p=" << options_.p << ")"; }

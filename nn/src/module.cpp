@@ -157,6 +157,14 @@ std::vector<std::shared_ptr<Module>> Module::children() const {
   return out;
 }
 
+std::vector<std::pair<std::string, Generator*>> Module::named_generators() const {
+  std::vector<std::pair<std::string, Generator*>> out;
+  walk("", [&](const std::string& prefix, const Module& m) {
+    if (Generator* g = m.own_generator()) out.emplace_back(prefix, g);
+  });
+  return out;
+}
+
 std::vector<std::pair<std::string, Module*>> Module::named_modules() {
   std::vector<std::pair<std::string, Module*>> out;
   walk("", [&](const std::string& prefix, const Module& m) { out.emplace_back(prefix, const_cast<Module*>(&m)); });

@@ -12,18 +12,36 @@ namespace tg::nn {
 
 namespace {
 
-// Finds each wanted key in sd with the given shape and dtype; throws StateDictError listing every problem.
-std::vector<const Tensor*> take(const NamedTensors& sd, const NamedTensors& want, const std::string& who) {
-  StateDictProblems problems;
-  check_named_tensors(want, sd, problems);
-  if (!problems.empty()) throw StateDictError(who, std::move(problems));
+// The entries of sd under the names of `want`, in want's order (after a check found them all).
+std::vector<const Tensor*> take(const NamedTensors& sd, const NamedTensors& want) {
   std::vector<const Tensor*> out;
   for (const auto& [key, w] : want) {
     for (const auto& [k, t] : sd) {
-      if (k == key) out.push_back(&t);
+      if (k == key) {
+        out.push_back(&t);
+        break;
+      }
     }
   }
   return out;
+}
+
+// Checks sd against `want` (names, shapes, dtypes) and, when those fit, that none of the 0-d int64
+// `counters` is negative; adds what it finds to problems.
+void check_state(const NamedTensors& want, const NamedTensors& sd, const std::vector<std::string>& counters,
+                 StateDictProblems& problems, const std::string& prefix) {
+  StateDictProblems found;
+  check_named_tensors(want, sd, found, prefix);
+  if (found.empty()) {
+    for (const auto& [k, t] : sd) {
+      for (const std::string& key : counters) {
+        if (k == key && t.item<std::int64_t>() < 0) found.mismatched.push_back(prefix + key + ": must be >= 0");
+      }
+    }
+  }
+  problems.missing.insert(problems.missing.end(), found.missing.begin(), found.missing.end());
+  problems.unexpected.insert(problems.unexpected.end(), found.unexpected.begin(), found.unexpected.end());
+  problems.mismatched.insert(problems.mismatched.end(), found.mismatched.begin(), found.mismatched.end());
 }
 
 Tensor int_scalar(std::int64_t v) { return scalar_tensor(static_cast<double>(v), {.dtype = kInt64}); }
@@ -61,11 +79,16 @@ NamedTensors LRScheduler::state_dict() const {
   return {{"last_epoch", int_scalar(last_epoch_)}, {"base_lrs", doubles(base_lrs_)}, {"last_lr", doubles(last_lr_)}};
 }
 
+void LRScheduler::check_state_dict(const NamedTensors& sd, StateDictProblems& problems,
+                                   const std::string& prefix) const {
+  check_state(state_dict(), sd, {"last_epoch"}, problems, prefix);
+}
+
 void LRScheduler::load_state_dict(const NamedTensors& sd) {
-  const std::vector<const Tensor*> t = take(sd, state_dict(), "LRScheduler::load_state_dict");
-  if (t[0]->item() < 0) {
-    throw StateDictError("LRScheduler::load_state_dict", {{}, {}, {"last_epoch: must be >= 0"}});
-  }
+  StateDictProblems problems;
+  check_state_dict(sd, problems);
+  if (!problems.empty()) throw StateDictError("LRScheduler::load_state_dict", std::move(problems));
+  const std::vector<const Tensor*> t = take(sd, state_dict());
   last_epoch_ = t[0]->item<std::int64_t>();
   base_lrs_ = t[1]->to_vector<double>();
   last_lr_ = t[2]->to_vector<double>();
@@ -151,8 +174,16 @@ NamedTensors ReduceLROnPlateau::state_dict() const {
           {"last_epoch", int_scalar(last_epoch_)}};
 }
 
+void ReduceLROnPlateau::check_state_dict(const NamedTensors& sd, StateDictProblems& problems,
+                                         const std::string& prefix) const {
+  check_state(state_dict(), sd, {"num_bad_epochs", "cooldown_counter", "last_epoch"}, problems, prefix);
+}
+
 void ReduceLROnPlateau::load_state_dict(const NamedTensors& sd) {
-  const std::vector<const Tensor*> t = take(sd, state_dict(), "ReduceLROnPlateau::load_state_dict");
+  StateDictProblems problems;
+  check_state_dict(sd, problems);
+  if (!problems.empty()) throw StateDictError("ReduceLROnPlateau::load_state_dict", std::move(problems));
+  const std::vector<const Tensor*> t = take(sd, state_dict());
   best_ = t[0]->item();
   bad_epochs_ = t[1]->item<std::int64_t>();
   cooldown_counter_ = t[2]->item<std::int64_t>();

@@ -2,11 +2,13 @@
 // entry first and changes nothing unless all fit, so a bad file never leaves a half-loaded model.
 #include "tapegrad/nn/serialize.hpp"
 
+#include <bit>
 #include <cstring>
 #include <map>
 #include <set>
 
 #include "tapegrad/nn/optim.hpp"
+#include "tapegrad/nn/scheduler.hpp"
 
 namespace tg::nn {
 
@@ -14,6 +16,10 @@ namespace {
 
 constexpr std::string_view kModelPrefix = "model.";
 constexpr std::string_view kOptimPrefix = "optim.";
+constexpr std::string_view kSchedPrefix = "sched.";
+constexpr std::string_view kPlateauPrefix = "plateau.";
+constexpr std::string_view kRngPrefix = "rng.";
+constexpr const char* kDefaultGenerator = "default";
 constexpr const char* kOptimizerKey = "tapegrad.optimizer";
 
 std::string describe(const Tensor& t) { return shape_str(t.shape()) + " " + dtype_name(t.dtype()); }
@@ -40,6 +46,47 @@ void copy_into(const NamedTensors& target, const NamedTensors& source) {
     Tensor dst = t;
     dst.copy_(*by_name.at(key));
   }
+}
+
+NamedTensors with_prefix(std::string_view prefix, NamedTensors tensors) {
+  for (auto& [name, t] : tensors) name.insert(0, prefix);
+  return tensors;
+}
+
+// The generators a checkpoint covers, by name: the calling thread's default one (when asked for) and
+// extras.generators, whose names are checked here.
+std::vector<std::pair<std::string, Generator*>> checkpoint_generators(const CheckpointExtras& extras,
+                                                                      const std::string& who) {
+  std::vector<std::pair<std::string, Generator*>> out;
+  if (extras.default_generator) out.emplace_back(kDefaultGenerator, &default_generator());
+  std::set<std::string> seen;
+  for (const auto& [name, gen] : extras.generators) {
+    if (name.empty()) throw ValueError(who + ": a generator has an empty name");
+    if (name == kDefaultGenerator) {
+      throw ValueError(who + ": the generator name \"default\" is taken by the default generator; use "
+                             "CheckpointExtras::default_generator for it");
+    }
+    if (gen == nullptr) throw ValueError(who + ": generator \"" + name + "\" is a null pointer");
+    if (!seen.insert(name).second) throw ValueError(who + ": the generator name \"" + name + "\" appears twice");
+    out.emplace_back(name, gen);
+  }
+  return out;
+}
+
+// Generator::State as an int64 [6] tensor: safetensors could hold U64, but tg::Tensor has no unsigned
+// dtype, so the words are stored with their bits unchanged.
+Tensor state_tensor(const Generator& gen) {
+  const Generator::State state = gen.state();
+  std::vector<std::int64_t> words;
+  for (std::uint64_t w : state) words.push_back(std::bit_cast<std::int64_t>(w));
+  return tensor(words, Shape{static_cast<std::int64_t>(words.size())});
+}
+
+Generator::State state_words(const Tensor& t) {
+  const std::vector<std::int64_t> words = t.to_vector<std::int64_t>();
+  Generator::State state{};
+  for (std::size_t i = 0; i < state.size(); ++i) state[i] = std::bit_cast<std::uint64_t>(words.at(i));
+  return state;
 }
 
 }  // namespace
@@ -151,39 +198,92 @@ void load_into(const NamedTensors& target, const NamedTensors& source, const std
 }
 
 void save_checkpoint(const std::filesystem::path& path, const NamedTensors& model, const Optimizer& optimizer,
-                     const Metadata& metadata) {
-  NamedTensors all;
-  for (const auto& [name, t] : model) all.emplace_back(std::string(kModelPrefix) + name, t);
-  for (auto& [name, t] : optimizer.state_dict()) all.emplace_back(std::string(kOptimPrefix) + name, std::move(t));
+                     const Metadata& metadata, const CheckpointExtras& extras) {
+  NamedTensors all = with_prefix(kModelPrefix, model);
+  auto append = [&all](std::string_view prefix, NamedTensors part) {
+    for (auto& item : with_prefix(prefix, std::move(part))) all.push_back(std::move(item));
+  };
+  append(kOptimPrefix, optimizer.state_dict());
+  if (extras.scheduler) append(kSchedPrefix, extras.scheduler->state_dict());
+  if (extras.plateau) append(kPlateauPrefix, extras.plateau->state_dict());
+  for (const auto& [name, gen] : checkpoint_generators(extras, "save_checkpoint")) {
+    all.emplace_back(std::string(kRngPrefix) + name, state_tensor(*gen));
+  }
   Metadata meta = metadata;
   meta[kOptimizerKey] = optimizer.name();
   save_tensors(path, all, meta);
 }
 
-Metadata load_checkpoint(const std::filesystem::path& path, const NamedTensors& model, Optimizer& optimizer) {
+Metadata load_checkpoint(const std::filesystem::path& path, const NamedTensors& model, Optimizer& optimizer,
+                         const CheckpointExtras& extras) {
+  const std::vector<std::pair<std::string, Generator*>> generators = checkpoint_generators(extras, "load_checkpoint");
   LoadedTensors file = load_tensors(path);
-  NamedTensors model_part;
-  NamedTensors optim_part;
+  // The parts of the file by prefix; a part nothing was asked for stays here, so its keys are reported
+  // as unexpected.
+  std::map<std::string_view, NamedTensors> parts;
   StateDictProblems problems;
   for (auto& [name, t] : file.tensors) {
-    if (name.starts_with(kModelPrefix)) {
-      model_part.emplace_back(name.substr(kModelPrefix.size()), std::move(t));
-    } else if (name.starts_with(kOptimPrefix)) {
-      optim_part.emplace_back(name.substr(kOptimPrefix.size()), std::move(t));
-    } else {
-      problems.unexpected.push_back(name);
+    bool known = false;
+    for (std::string_view prefix : {kModelPrefix, kOptimPrefix, kSchedPrefix, kPlateauPrefix, kRngPrefix}) {
+      if (!known && name.starts_with(prefix)) {
+        parts[prefix].emplace_back(name.substr(prefix.size()), std::move(t));
+        known = true;
+      }
     }
+    if (!known) problems.unexpected.push_back(name);
   }
   auto it = file.metadata.find(kOptimizerKey);
   if (it != file.metadata.end() && it->second != optimizer.name()) {
     problems.mismatched.push_back(std::string("optimizer: the checkpoint holds ") + it->second +
                                   " state, the target is " + optimizer.name());
   }
-  check_named_tensors(model, model_part, problems, std::string(kModelPrefix));
-  optimizer.check_state_dict(optim_part, problems, std::string(kOptimPrefix));
+  check_named_tensors(model, parts[kModelPrefix], problems, std::string(kModelPrefix));
+  optimizer.check_state_dict(parts[kOptimPrefix], problems, std::string(kOptimPrefix));
+  auto check_scheduler = [&](const auto* sched, std::string_view prefix) {
+    if (sched) {
+      sched->check_state_dict(parts[prefix], problems, std::string(prefix));
+    } else {
+      for (const auto& [name, t] : parts[prefix]) problems.unexpected.push_back(std::string(prefix) + name);
+    }
+  };
+  check_scheduler(extras.scheduler, kSchedPrefix);
+  check_scheduler(extras.plateau, kPlateauPrefix);
+
+  // A file without any generator state predates it (or was saved without it): generators stay as they are.
+  const NamedTensors& rng_part = parts[kRngPrefix];
+  std::vector<std::pair<Generator*, Generator::State>> restore;
+  if (!rng_part.empty()) {
+    NamedTensors wanted;
+    for (const auto& [name, gen] : generators) wanted.emplace_back(name, state_tensor(*gen));
+    StateDictProblems rng_problems;
+    check_named_tensors(wanted, rng_part, rng_problems, std::string(kRngPrefix));
+    if (rng_problems.empty()) {
+      for (const auto& [name, gen] : generators) {
+        for (const auto& [key, t] : rng_part) {
+          if (key != name) continue;
+          const Generator::State state = state_words(t);
+          try {
+            Generator scratch;
+            scratch.set_state(state);  // refuses, before anything changes, what the real one would refuse
+            restore.emplace_back(gen, state);
+          } catch (const ValueError& e) {
+            rng_problems.mismatched.push_back(std::string(kRngPrefix) + name + ": " + e.what());
+          }
+        }
+      }
+    }
+    problems.missing.insert(problems.missing.end(), rng_problems.missing.begin(), rng_problems.missing.end());
+    problems.unexpected.insert(problems.unexpected.end(), rng_problems.unexpected.begin(),
+                               rng_problems.unexpected.end());
+    problems.mismatched.insert(problems.mismatched.end(), rng_problems.mismatched.begin(),
+                               rng_problems.mismatched.end());
+  }
   if (!problems.empty()) throw StateDictError("load_checkpoint: " + path.string(), std::move(problems));
-  copy_into(model, model_part);
-  optimizer.load_state_dict(optim_part);
+  copy_into(model, parts[kModelPrefix]);
+  optimizer.load_state_dict(parts[kOptimPrefix]);
+  if (extras.scheduler) extras.scheduler->load_state_dict(parts[kSchedPrefix]);
+  if (extras.plateau) extras.plateau->load_state_dict(parts[kPlateauPrefix]);
+  for (const auto& [gen, state] : restore) gen->set_state(state);
   return file.metadata;
 }
 

@@ -127,6 +127,11 @@ TEST_CASE("Softmax and LogSoftmax modules") {
   CHECK(nn::Softmax(0)(x).at({0, 0}) == doctest::Approx(std::exp(1.0) / (std::exp(1.0) + 1.0)).epsilon(1e-15));
   nn::LogSoftmax ls(1);
   CHECK_MODULE_GRAD(ls, [&](const std::vector<tg::Tensor>& in) { return ls(in[0]); }, {tg::randn({2, 4}, f64)});
+  // Softmax rows sum to 1, so only the check's unequal output weights give the gradient something to see.
+  nn::Softmax sm(1);
+  CHECK_MODULE_GRAD(sm, [&](const std::vector<tg::Tensor>& in) { return sm(in[0]); }, {tg::randn({2, 4}, f64) * 2.0});
+  nn::Softmax sm0(0);
+  CHECK_MODULE_GRAD(sm0, [&](const std::vector<tg::Tensor>& in) { return sm0(in[0]); }, {tg::randn({3, 2, 2}, f64)});
 }
 
 TEST_CASE("functional forms and printing") {

@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <sstream>
+#include <utility>
 
 #include "nn/module_check.hpp"
 #include "tapegrad/nn/nn.hpp"
@@ -164,6 +166,17 @@ TEST_CASE("Flatten and Identity") {
   CHECK(nn::Flatten(0)(x).shape() == tg::Shape{24});
   CHECK(nn::Flatten(0, 1)(x).shape() == tg::Shape{6, 4});
   CHECK(nn::Identity()(x).impl() == x.impl());
+  // The check weights each output element differently, so a gradient routed to the wrong place fails.
+  const std::pair<std::int64_t, std::int64_t> dims[] = {{1, -1}, {0, 1}, {-2, -1}};
+  for (const auto& d : dims) {
+    CAPTURE(d.first);
+    CAPTURE(d.second);
+    nn::Flatten flat(d.first, d.second);
+    CHECK_MODULE_GRAD(flat, [&](const std::vector<tg::Tensor>& in) { return flat(in[0]); },
+                      {tg::randn({2, 3, 4}, f64)});
+  }
+  nn::Identity id;
+  CHECK_MODULE_GRAD(id, [&](const std::vector<tg::Tensor>& in) { return id(in[0]); }, {tg::randn({2, 3}, f64)});
 }
 
 TEST_CASE("LayerNorm") {

@@ -1,4 +1,5 @@
-// The README's twenty-five-line model, run as written (keep the two in step), with its claims checked.
+// The README's model ("A model in under thirty lines"), run as written (keep the two in step), with its
+// claims checked.
 #include <doctest/doctest.h>
 
 #include <cstdio>

@@ -3,6 +3,7 @@
 // standard libraries.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <numbers>
@@ -12,6 +13,12 @@ namespace tg {
 /// A xoshiro256** generator seeded through splitmix64: fast, 256-bit state, identical streams everywhere.
 class Generator {
  public:
+  /// Everything that decides the rest of a generator's stream, as six 64-bit words: the four xoshiro
+  /// state words, then the bits of the cached second Box–Muller normal (0 when none is cached), then 1 or
+  /// 0 for whether one is cached. Saving it and restoring it with set_state() continues the stream
+  /// exactly, draw for draw, including normal().
+  using State = std::array<std::uint64_t, 6>;
+
   /// A generator seeded with `seed`.
   explicit Generator(std::uint64_t seed = 0x5eed) { this->seed(seed); }
 
@@ -21,6 +28,13 @@ class Generator {
     for (auto& s : s_) s = splitmix(z);
     has_spare_ = false;
   }
+
+  /// The full state (see State); the same value on every machine for the same history of draws.
+  State state() const;
+  /// Continues from a state() taken earlier, here or on another machine. ValueError, leaving the
+  /// generator unchanged, for a value state() cannot return: all four xoshiro words zero, a flag other
+  /// than 0 or 1, spare bits without the flag, or a cached normal that is not finite.
+  void set_state(const State& state);
 
   /// The next 64 random bits.
   std::uint64_t next_u64() {

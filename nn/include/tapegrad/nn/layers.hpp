@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 
 #include "tapegrad/nn/module.hpp"
@@ -65,9 +66,15 @@ class Dropout : public UnaryModule {
   /// The options the layer was built with.
   const DropoutOptions& options() const { return options_; }
 
+ protected:
+  /// The generator made from options().seed, or nullptr when drawing from the default generator.
+  Generator* own_generator() const override { return gen_.get(); }
+
  private:
   DropoutOptions options_;
-  std::optional<Generator> gen_;
+  // On the heap: a const module can hand out its generator, as state_dict() hands out its tensors, and
+  // the pointer stays valid when the module is moved.
+  std::unique_ptr<Generator> gen_;
 };
 
 /// Merges dims start_dim..end_dim into one (by default everything but the batch dim).

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "tapegrad/nn/state_dict.hpp"
+#include "tapegrad/random.hpp"
 #include "tapegrad/tensor.hpp"
 
 namespace tg::nn {
@@ -98,6 +99,10 @@ class Module {
   std::vector<Module*> modules();
   /// Like modules(), with dotted names ("" for this module).
   std::vector<std::pair<std::string, Module*>> named_modules();
+  /// The generators that modules of the tree own and draw from instead of the default generator (a
+  /// Dropout given a seed), under the owner's dotted name ("" for this module), in pre-order. Like
+  /// state_dict(), it hands out the modules' own objects; checkpoints save and restore their state.
+  std::vector<std::pair<std::string, Generator*>> named_generators() const;
   /// Calls fn on this module and then on every descendant in pre-order (e.g. a custom initialisation).
   Module& apply(const std::function<void(Module&)>& fn);
   /// Calls fn with each module's dotted name ("" for this module) in pre-order.
@@ -150,6 +155,9 @@ class Module {
  protected:
   /// Called by train() on each module after its flag changed (override to react to mode switches).
   virtual void on_train(bool on) { (void)on; }
+  /// The generator this module draws from instead of the default one, or nullptr. A module that owns a
+  /// Generator overrides it, so that named_generators() and checkpoints find it.
+  virtual Generator* own_generator() const { return nullptr; }
 
  private:
   void add_child(std::string name, std::shared_ptr<Module> m);

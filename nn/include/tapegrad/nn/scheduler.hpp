@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "tapegrad/nn/optim.hpp"
@@ -34,6 +35,9 @@ class LRScheduler {
   const std::vector<double>& base_lrs() const { return base_lrs_; }
   /// The scheduler's progress: "last_epoch" (0-d int64), "base_lrs" and "last_lr" (float64 [groups]).
   NamedTensors state_dict() const;
+  /// Adds to `problems` everything that keeps `sd` from loading: missing, unexpected or mismatched
+  /// entries and a negative last_epoch. `prefix` is put before names.
+  void check_state_dict(const NamedTensors& sd, StateDictProblems& problems, const std::string& prefix = "") const;
   /// Restores a state_dict() (the optimizer's lrs are not touched: they live in its own state). Throws
   /// StateDictError for missing, unexpected or mismatched entries; nothing changes then.
   void load_state_dict(const NamedTensors& sd);
@@ -136,6 +140,9 @@ class ReduceLROnPlateau {
   std::int64_t last_epoch() const { return last_epoch_; }
   /// The progress: "best" (0-d float64), "num_bad_epochs", "cooldown_counter", "last_epoch" (0-d int64).
   NamedTensors state_dict() const;
+  /// Adds to `problems` everything that keeps `sd` from loading: missing, unexpected or mismatched
+  /// entries and negative counters. `prefix` is put before names.
+  void check_state_dict(const NamedTensors& sd, StateDictProblems& problems, const std::string& prefix = "") const;
   /// Restores a state_dict(); StateDictError for missing, unexpected or mismatched entries.
   void load_state_dict(const NamedTensors& sd);
 

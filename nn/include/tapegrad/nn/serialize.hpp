@@ -1,6 +1,6 @@
 // Saving and loading tg::Tensor maps as safetensors files, strict state-dict loading (missing, unexpected
-// and mismatched entries all reported at once), and training checkpoints (model tensors + optimizer
-// state in one file).
+// and mismatched entries all reported at once), and training checkpoints (model tensors, optimizer,
+// scheduler and random-generator state in one file).
 #pragma once
 
 #include <filesystem>
@@ -14,6 +14,8 @@
 namespace tg::nn {
 
 class Optimizer;
+class LRScheduler;
+class ReduceLROnPlateau;
 
 /// Tensors by name, in a chosen order (a model's parameters, an optimizer's state).
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
@@ -77,15 +79,40 @@ LoadedTensors load_tensors(const std::filesystem::path& path);
 /// other name; otherwise StateDictError lists all problems and no target is changed.
 void load_into(const NamedTensors& target, const NamedTensors& source, const std::string& who = "load_into");
 
-/// Saves a training checkpoint: `model` under "model.<name>" and the optimizer's state_dict() under
-/// "optim.<key>", plus `metadata`, in one atomically written safetensors file.
-void save_checkpoint(const std::filesystem::path& path, const NamedTensors& model, const Optimizer& optimizer,
-                     const Metadata& metadata = {});
+/// What a checkpoint holds besides the model and the optimizer. Every entry is saved and loaded under its
+/// own prefix in the file:
+///   - "sched.<key>": the scheduler's state_dict(), "plateau.<key>": the ReduceLROnPlateau's;
+///   - "rng.default": the calling thread's default generator (default_generator());
+///   - "rng.<name>": each generator of `generators` (Generator::State as an int64 [6] tensor, the
+///     uint64 words stored bit for bit).
+/// With the generators saved and restored, a run that draws random numbers (Dropout, initialisation
+/// after the resume point) continues exactly as if never stopped.
+struct CheckpointExtras {
+  LRScheduler* scheduler = nullptr;       ///< an epoch scheduler to save or restore (read only on save).
+  ReduceLROnPlateau* plateau = nullptr;   ///< a plateau scheduler to save or restore (read only on save).
+  /// Generators besides the default one, by name (not empty, not "default", no repeats); save_checkpoint
+  /// and load_checkpoint taking a Module add its named_generators() as "module" or "module.<path>".
+  std::vector<std::pair<std::string, Generator*>> generators{};
+  bool default_generator = true;          ///< save/restore the calling thread's default generator.
+};
 
-/// Restores a checkpoint written by save_checkpoint into `model` (copied in place, as load_into) and
-/// `optimizer` (load_state_dict). Everything is validated before anything changes: StateDictError for
-/// missing, unexpected or mismatched keys; IoError/FormatError for unreadable or corrupt files.
-/// Returns the file's metadata.
-Metadata load_checkpoint(const std::filesystem::path& path, const NamedTensors& model, Optimizer& optimizer);
+/// Saves a training checkpoint: `model` under "model.<name>", the optimizer's state_dict() under
+/// "optim.<key>", and what `extras` names (see CheckpointExtras), plus `metadata`, in one atomically
+/// written safetensors file. ValueError for a bad or repeated generator name or a null pointer in
+/// extras.generators.
+void save_checkpoint(const std::filesystem::path& path, const NamedTensors& model, const Optimizer& optimizer,
+                     const Metadata& metadata = {}, const CheckpointExtras& extras = {});
+
+/// Restores a checkpoint written by save_checkpoint into `model` (copied in place, as load_into),
+/// `optimizer` (load_state_dict) and what `extras` names. Everything is validated before anything
+/// changes: StateDictError for missing, unexpected or mismatched keys (a scheduler asked for but not in
+/// the file, scheduler state in the file but none asked for, a generator state that Generator::set_state
+/// refuses); IoError/FormatError for unreadable or corrupt files.
+///
+/// Generators: a file with no "rng." entry at all (written before checkpoints carried generator state,
+/// or with default_generator off and no generators) loads without touching any generator. Otherwise the
+/// file's "rng." entries must match the generators asked for exactly. Returns the file's metadata.
+Metadata load_checkpoint(const std::filesystem::path& path, const NamedTensors& model, Optimizer& optimizer,
+                         const CheckpointExtras& extras = {});
 
 }  // namespace tg::nn
