@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(cmake g++ make libboost-dev doctest-dev libopenblas-dev zlib1g-dev nlohmann-json3-dev
           dataset-fashion-mnist
+          graphviz  # `dot` renders the recorded graphs (tg::write_graph's .dot files) to SVG
           clang libclang-rt-dev)  # clang and libFuzzer (libclang-rt-dev pulls the default clang's runtime)
 
 missing=()
@@ -24,7 +25,8 @@ if ! command -v apt-get >/dev/null 2>&1; then
   echo "  ${missing[*]}" >&2
   echo "CMake >= 3.25, a C++20 compiler (g++ >= 12), Boost headers, doctest, a CBLAS (OpenBLAS)," >&2
   echo "zlib and nlohmann-json; the Fashion-MNIST example also wants the dataset-fashion-mnist files;" >&2
-  echo "the fuzz step of the tests wants clang with libFuzzer (compiler-rt)." >&2
+  echo "Graphviz's dot renders the recorded graphs (DOT) to SVG; the fuzz step of the tests wants clang" >&2
+  echo "with libFuzzer (compiler-rt)." >&2
   exit 1
 fi
 
