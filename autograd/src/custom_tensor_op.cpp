@@ -59,7 +59,9 @@ class CustomTensorNode final : public TensorNode {
       if (grads[i].shape() != inputs[i].shape()) {
         std::ostringstream os;
         os << "custom tensor op '" << def_->name << "': backward returned a gradient of shape "
-           << shape_str(grads[i].shape()) << " for input " << i << " of shape " << shape_str(inputs[i].shape());
+           << shape_str(grads[i].shape()) << " for input " << i;
+        if (!inputs[i].label().empty()) os << " '" << inputs[i].label() << "'";
+        os << " of shape " << shape_str(inputs[i].shape());
         throw ShapeError(os.str());
       }
       push(i, grads[i].dtype() == inputs[i].dtype() ? grads[i] : grads[i].to(inputs[i].dtype()));

@@ -3,6 +3,7 @@
 #include "tapegrad/explain.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cfloat>
 #include <cmath>
 #include <limits>
@@ -227,60 +228,183 @@ std::vector<ExplainPath> top_paths(const Dag& g, std::size_t k) {
 }
 
 // The graph between labelled nodes: an edge u -> v carries the sum over the sub-paths from u to v whose
-// inner nodes are all unlabelled, found by a sparse DP from each labelled node in topological order.
-Dag collapse(const Tape& t, const Dag& g, std::size_t budget, bool& skipped) {
-  Dag c;
-  std::size_t work = 0;
-  const std::size_t n = g.size();
-  if (n == 0) return c;
-  std::vector<std::uint32_t> cid(n, kNone);
-  for (std::size_t u = 0; u < n; ++u) {
-    if (u == 0 || u == n - 1 || !t.label(g.slot[u]).empty()) {
-      cid[u] = static_cast<std::uint32_t>(c.slot.size());
-      c.slot.push_back(g.slot[u]);
+// inner nodes are all unlabelled. Each labelled source needs a DP over the unlabelled region below it, and
+// in a wide graph with sparse labels those regions overlap almost entirely, so one sweep per source would
+// cost (labelled nodes) x (graph). Sources are therefore swept in batches of up to 64 lanes, one lane
+// per source: each node of the union of their regions is visited once per batch (in index order, a
+// topological order) and updates all lanes together. Per lane the terms are added in the same order as a
+// sweep of that source alone, so the result does not depend on the batching.
+class Collapser {
+ public:
+  Collapser(const Tape& t, const Dag& g) : g_(g), cid_(g.size(), kNone), row_(g.size(), kNone) {
+    for (std::size_t u = 0; u < g.size(); ++u) {
+      if (u == 0 || u + 1 == g.size() || !t.label(g.slot[u]).empty()) {
+        cid_[u] = static_cast<std::uint32_t>(labelled_.size());
+        labelled_.push_back(static_cast<std::uint32_t>(u));
+      }
     }
   }
-  std::vector<double> acc(n, 0.0);
-  std::vector<char> seen(n, 0);
-  std::vector<std::uint32_t> touched;
-  std::priority_queue<std::uint32_t, std::vector<std::uint32_t>, std::greater<>> pending;
-  for (std::size_t u = 0; u < n; ++u) {
-    if (cid[u] == kNone) continue;
-    auto spread = [&](std::size_t from, double a) {
-      work += g.off[from + 1] - g.off[from];
-      for (std::uint32_t e = g.off[from]; e < g.off[from + 1]; ++e) {
-        const std::uint32_t v = g.to[e];
-        if (!seen[v]) {
-          seen[v] = 1;
-          touched.push_back(v);
-          if (cid[v] == kNone) pending.push(v);
+
+  Dag run(std::size_t budget, bool& skipped) {
+    Dag c;
+    for (std::uint32_t u : labelled_) c.slot.push_back(g_.slot[u]);
+    std::size_t lanes = kMaxLanes;
+    for (std::size_t first = 0; first < labelled_.size();) {
+      lanes = std::min(lanes, labelled_.size() - first);
+      const std::size_t work_before = work_;
+      switch (sweep(first, lanes, budget)) {
+        case Sweep::kOverBudget:
+          skipped = true;
+          return Dag{};
+        case Sweep::kOverMemory:
+          lanes = std::max<std::size_t>(1, lanes / 8);  // a wide frontier: retry with fewer lanes
+          work_ = work_before;  // the retry redoes the same per-source work
+          continue;
+        case Sweep::kDone:
+          break;
+      }
+      for (std::size_t l = 0; l < lanes; ++l) {
+        std::vector<std::pair<std::uint32_t, double>>& out = found_[l];
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (const auto& [to, w] : out) {
+          c.to.push_back(to);
+          c.w.push_back(w);
         }
-        acc[v] += g.w[e] * a;
+        c.off.push_back(static_cast<std::uint32_t>(c.to.size()));
       }
-    };
-    spread(u, 1.0);
-    while (!pending.empty()) {
-      const std::uint32_t v = pending.top();
-      pending.pop();
-      spread(v, acc[v]);
+      first += lanes;
     }
-    if (work > budget) {
-      skipped = true;
-      return Dag{};
-    }
-    std::sort(touched.begin(), touched.end());
-    for (std::uint32_t v : touched) {
-      if (cid[v] != kNone) {
-        c.to.push_back(cid[v]);
-        c.w.push_back(acc[v]);
-      }
-      acc[v] = 0.0;
-      seen[v] = 0;
-    }
-    touched.clear();
-    c.off.push_back(static_cast<std::uint32_t>(c.to.size()));
+    return c;
   }
-  return c;
+
+ private:
+  static constexpr std::size_t kMaxLanes = 64;
+  // Accumulator rows past this many bytes make a batch retry with fewer lanes, so that a node feeding a
+  // huge number of others cannot make memory grow as (frontier) x 64.
+  static constexpr std::size_t kMaxPoolBytes = std::size_t{64} << 20;
+  enum class Sweep { kDone, kOverBudget, kOverMemory };
+
+  // The accumulator row of node v, allocated (zeroed) on first reach; `lanes` doubles and a lane mask.
+  std::uint32_t reach(std::uint32_t v) {
+    if (row_[v] != kNone) return row_[v];
+    std::uint32_t r;
+    if (!free_.empty()) {
+      r = free_.back();
+      free_.pop_back();
+    } else {
+      r = static_cast<std::uint32_t>(mask_.size());
+      mask_.push_back(0);
+      pool_.resize(pool_.size() + lanes_, 0.0);
+    }
+    row_[v] = r;
+    if (cid_[v] == kNone) {
+      pending_.push(v);
+    } else {
+      hit_.push_back(v);
+    }
+    return r;
+  }
+
+  void release(std::uint32_t v) {
+    const std::uint32_t r = row_[v];
+    std::fill_n(pool_.begin() + static_cast<std::ptrdiff_t>(r * lanes_), lanes_, 0.0);
+    mask_[r] = 0;
+    free_.push_back(r);
+    row_[v] = kNone;
+  }
+
+  // Sources labelled_[first .. first + lanes), one lane each.
+  Sweep sweep(std::size_t first, std::size_t lanes, std::size_t budget) {
+    lanes_ = lanes;
+    pool_.clear();
+    mask_.clear();
+    free_.clear();
+    found_.assign(lanes, {});
+    const std::uint64_t all = lanes == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << lanes) - 1;
+    std::size_t next_source = 0;
+    Sweep result = Sweep::kDone;
+    while (result == Sweep::kDone) {
+      const bool source_left = next_source < lanes;
+      const std::uint32_t s = source_left ? labelled_[first + next_source] : kNone;
+      if (!source_left && pending_.empty()) break;
+      if (source_left && (pending_.empty() || s < pending_.top())) {
+        // A source spreads its own lane with weight 1, whatever other lanes reached it.
+        const std::size_t lane = next_source++;
+        work_ += g_.off[s + 1] - g_.off[s];
+        for (std::uint32_t e = g_.off[s]; e < g_.off[s + 1]; ++e) {
+          const std::uint32_t r = reach(g_.to[e]);
+          mask_[r] |= std::uint64_t{1} << lane;
+          pool_[r * lanes_ + lane] += g_.w[e] * 1.0;
+        }
+      } else {
+        const std::uint32_t v = pending_.top();
+        pending_.pop();
+        spread(v, all);
+        release(v);
+      }
+      if (work_ > budget) result = Sweep::kOverBudget;
+      if (pool_.size() * sizeof(double) > kMaxPoolBytes && lanes > 1) result = Sweep::kOverMemory;
+    }
+    if (result == Sweep::kDone) {
+      for (std::uint32_t h : hit_) {
+        const std::uint32_t r = row_[h];
+        for (std::uint64_t m = mask_[r]; m != 0; m &= m - 1) {
+          const auto l = static_cast<std::size_t>(std::countr_zero(m));
+          found_[l].emplace_back(cid_[h], pool_[r * lanes_ + l]);
+        }
+      }
+    }
+    for (std::uint32_t h : hit_) row_[h] = kNone;
+    hit_.clear();
+    while (!pending_.empty()) {
+      row_[pending_.top()] = kNone;
+      pending_.pop();
+    }
+    return result;
+  }
+
+  // Adds node v's lanes, times each edge's weight, to its inputs' lanes.
+  void spread(std::uint32_t v, std::uint64_t all) {
+    // Work is counted per source, as one sweep per source would do it, so the budget means the same
+    // whatever the batching.
+    work_ += (g_.off[v + 1] - g_.off[v]) * static_cast<std::size_t>(std::popcount(mask_[row_[v]]));
+    for (std::uint32_t e = g_.off[v]; e < g_.off[v + 1]; ++e) {
+      const std::uint32_t rt = reach(g_.to[e]);
+      const std::size_t rv = row_[v];  // after reach(): the pool may have moved
+      const std::uint64_t m = mask_[rv];
+      mask_[rt] |= m;
+      const double w = g_.w[e];
+      const double* a = pool_.data() + rv * lanes_;
+      double* acc = pool_.data() + static_cast<std::size_t>(rt) * lanes_;
+      if (m == all) {
+        for (std::size_t l = 0; l < lanes_; ++l) acc[l] += w * a[l];
+      } else {
+        // Only the lanes that reached v: others must not receive even a zero (0 * inf is NaN).
+        for (std::uint64_t b = m; b != 0; b &= b - 1) {
+          const auto l = static_cast<std::size_t>(std::countr_zero(b));
+          acc[l] += w * a[l];
+        }
+      }
+    }
+  }
+
+  const Dag& g_;
+  std::vector<std::uint32_t> cid_;       // node -> its index among labelled nodes, kNone if unlabelled
+  std::vector<std::uint32_t> labelled_;  // the labelled nodes (y and x included), ascending
+  std::vector<std::uint32_t> row_;       // node -> its accumulator row while reached in this batch
+  std::size_t lanes_ = 1;
+  std::vector<double> pool_;             // rows of lanes_ accumulators
+  std::vector<std::uint64_t> mask_;      // per row: the lanes that reached the node
+  std::vector<std::uint32_t> free_;
+  std::vector<std::uint32_t> hit_;       // labelled nodes reached in this batch
+  std::priority_queue<std::uint32_t, std::vector<std::uint32_t>, std::greater<>> pending_;  // unlabelled, reached
+  std::vector<std::vector<std::pair<std::uint32_t, double>>> found_;  // per lane: (target, weight)
+  std::size_t work_ = 0;  // edge visits summed over sources
+};
+
+Dag collapse(const Tape& t, const Dag& g, std::size_t budget, bool& skipped) {
+  if (g.size() == 0) return Dag{};
+  return Collapser(t, g).run(budget, skipped);
 }
 
 ExplainView make_view(const Dag& g, std::size_t k) {

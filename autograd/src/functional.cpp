@@ -21,7 +21,7 @@ void check_like(const char* op, const char* what, const Tensor& v, const Tensor&
   detail::check_defined(op, v);
   if (v.shape() != like.shape()) {
     throw ShapeError(std::string(op) + ": v must have " + what + " shape " + shape_str(like.shape()) +
-                     ", got " + shape_str(v.shape()));
+                     ", got " + detail::operand_str(v));
   }
   if (v.dtype() != like.dtype()) {
     throw DtypeError(std::string(op) + ": v must have " + what + " dtype " + dtype_name(like.dtype()) +

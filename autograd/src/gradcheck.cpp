@@ -92,6 +92,11 @@ void localize(const Tape& tape, GradcheckResult& r) {
     lop = LocalOp{};
     const bool runnable = n ? n->local_op(lop) : detail::statement_local_op(tape, i, lop);
     if (!runnable) {
+      // Leaves are inputs, not ops; every other slot skipped here is listed, so a clean localisation
+      // never hides unchecked parts of the graph.
+      if (lop.unavailable.empty() && n) {
+        lop.unavailable = "the node does not describe itself for a re-run (Node::local_op)";
+      }
       if (!lop.unavailable.empty()) r.not_checked.push_back(detail::short_slot(tape, i) + ": " + lop.unavailable);
       continue;
     }

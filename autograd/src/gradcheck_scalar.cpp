@@ -2,6 +2,7 @@
 // recorded inputs determine the function (sin of a Var, a product of two Vars...), never ones that folded
 // a constant in (x * 3 records one argument, and the 3 is not on the tape).
 #include <cmath>
+#include <string>
 
 #include "inspect.hpp"
 #include "tapegrad/local_op.hpp"
@@ -77,7 +78,11 @@ bool near_kink(Op op, const std::vector<double>& x) {
 
 bool statement_local_op(const Tape& tape, std::uint32_t i, LocalOp& out) {
   const Op op = tape.op(i);
-  if (op == Op::Node || op == Op::Leaf || !tape.options().keep_values) return false;
+  if (op == Op::Node || op == Op::Leaf) return false;
+  if (!tape.options().keep_values) {
+    out.unavailable = "the tape does not keep values (TapeOptions::keep_values), so its inputs are unknown";
+    return false;
+  }
   const std::uint32_t begin = tape.arg_begin(i);
   const std::uint32_t n = tape.arg_end(i) - begin;
   std::vector<double> x;
@@ -89,7 +94,21 @@ bool statement_local_op(const Tape& tape, std::uint32_t i, LocalOp& out) {
   const Fn1 f1 = n == 1 ? unary(op) : nullptr;
   const Fn2 f2 = n == 2 ? binary(op) : nullptr;
   const bool is_sum = op == Op::Sum && n >= 1;
-  if ((!f1 && !f2 && !is_sum) || near_kink(op, x)) return false;
+  if (!f1 && !f2 && !is_sum) {
+    // Say why, so that a reader of the report knows which part of the graph went unchecked.
+    if (n == 1 && binary(op)) {
+      out.unavailable = "a constant operand was folded in (as the 3 in x * 3) and is not on the tape";
+    } else {
+      out.unavailable = std::string("a '") + op_name(op) + "' statement with " + std::to_string(n) +
+                        " recorded argument(s) has parameters or constants that are not on the tape";
+    }
+    return false;
+  }
+  if (near_kink(op, x)) {
+    out.unavailable = "its input is at a kink, where the derivative it uses is a convention that differences "
+                      "cannot confirm";
+    return false;
+  }
   out.name = op_name(op);
   out.input_shapes.assign(n, {});
   out.output_shape.clear();

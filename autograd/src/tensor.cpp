@@ -234,8 +234,8 @@ void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
   check_defined(op, a);
   check_defined(op, b);
   if (a.dtype() != b.dtype()) {
-    throw DtypeError(std::string(op) + ": dtype mismatch, " + dtype_name(a.dtype()) + " and " +
-                     dtype_name(b.dtype()) + "; convert one with .to(dtype) first");
+    throw DtypeError(std::string(op) + ": dtype mismatch, " + label_prefix(a) + dtype_name(a.dtype()) + " and " +
+                     label_prefix(b) + dtype_name(b.dtype()) + "; convert one with .to(dtype) first");
   }
 }
 
@@ -266,7 +266,17 @@ std::int64_t wrap_dim(const char* op, std::int64_t dim, std::int64_t ndim) {
   return dim < 0 ? dim + std::max<std::int64_t>(ndim, 1) : dim;
 }
 
-Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
+namespace {
+std::string quoted_prefix(std::string_view label) {
+  return label.empty() ? std::string() : "'" + std::string(label) + "' ";
+}
+}  // namespace
+
+std::string label_prefix(const Tensor& t) { return t.defined() ? quoted_prefix(t.label()) : std::string(); }
+
+std::string operand_str(const Tensor& t) { return label_prefix(t) + shape_str(t.shape()); }
+
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b, std::string_view la, std::string_view lb) {
   if (a == b) return a;
   const std::size_t n = std::max(a.size(), b.size());
   Shape out(n, 1);
@@ -275,7 +285,7 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
     const std::int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
     if (da != db && da != 1 && db != 1) {
       std::ostringstream os;
-      os << op << ": shapes " << shape_str(a) << " and " << shape_str(b)
+      os << op << ": shapes " << quoted_prefix(la) << shape_str(a) << " and " << quoted_prefix(lb) << shape_str(b)
          << " cannot be broadcast (dimension " << i << ": " << da << " vs " << db << ")";
       throw ShapeError(os.str());
     }
@@ -387,7 +397,8 @@ std::int64_t element_offset(const detail::TensorImpl& t, std::initializer_list<s
                             const char* op) {
   if (index.size() != t.shape.size()) {
     std::ostringstream os;
-    os << op << ": got " << index.size() << " indices for a tensor of shape " << shape_str(t.shape);
+    os << op << ": got " << index.size() << " indices for a tensor " << detail::quoted_prefix(t.label)
+       << "of shape " << shape_str(t.shape);
     throw IndexError(os.str());
   }
   std::int64_t off = t.offset;
@@ -397,7 +408,7 @@ std::int64_t element_offset(const detail::TensorImpl& t, std::initializer_list<s
     if (i < -n || i >= n) {
       std::ostringstream os;
       os << op << ": index " << i << " is out of range for dimension " << d << " of size " << n
-         << " (shape " << shape_str(t.shape) << ")";
+         << " (shape " << detail::quoted_prefix(t.label) << shape_str(t.shape) << ")";
       throw IndexError(os.str());
     }
     off += (i < 0 ? i + n : i) * t.strides[d];

@@ -197,7 +197,7 @@ void check_seed(const Tensor& out, const Tensor& seed) {
   detail::check_defined("backward", seed);
   if (seed.shape() != out.shape()) {
     throw ShapeError("backward: the gradient has shape " + shape_str(seed.shape()) + " but the output has " +
-                     shape_str(out.shape()));
+                     detail::operand_str(out));
   }
   detail::check_same_dtype("backward", out, seed);
 }
@@ -208,7 +208,7 @@ void Tensor::backward(BackwardOptions opts) const {
   detail::check_defined("backward", *this);
   if (numel() != 1) {
     throw ShapeError("backward: a gradient can be implicitly created only for a one-element output, got "
-                     "shape " + shape_str(shape()) + "; pass the output's gradient: t.backward(grad)");
+                     "shape " + detail::operand_str(*this) + "; pass the output's gradient: t.backward(grad)");
   }
   backward(ones_like(*this), opts);
 }
@@ -263,7 +263,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     Tensor seed;
     if (grad_outputs.empty()) {
       if (y.numel() != 1) {
-        throw ShapeError("grad: output " + std::to_string(k) + " has shape " + shape_str(y.shape()) +
+        throw ShapeError("grad: output " + std::to_string(k) + " has shape " + detail::operand_str(y) +
                          "; pass grad_outputs for outputs with more than one element");
       }
       seed = ones_like(y);
@@ -354,7 +354,8 @@ class FromVarsNode final : public TensorNode {
 Var Tensor::to_var() const {
   detail::check_floating("to_var", *this);
   if (numel() != 1) {
-    throw ShapeError("to_var: only a one-element tensor converts to a Var, got shape " + shape_str(shape()));
+    throw ShapeError("to_var: only a one-element tensor converts to a Var, got shape " +
+                     detail::operand_str(*this));
   }
   const double v = item();
   if (!grad_enabled() || !requires_grad()) return Var::constant(v);

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
 #include <tapegrad/doctest.hpp>
 #include <tapegrad/tapegrad.hpp>
 
@@ -236,4 +237,43 @@ TEST_CASE("gradcheck: a steep function passes where one standard step would not"
   const tg::GradcheckResult r = tg::gradcheck(f, {1e-4});
   CHECK(r.ok);
   CHECK(r.inputs[0].numeric == doctest::Approx(1e4 + 0.5 / std::sqrt(1e-4)).epsilon(1e-4));
+}
+
+TEST_CASE("gradcheck: statements that cannot be re-run alone are listed in the report") {
+  // x * 3 folds its constant in, leaky_relu has a slope that is not on the tape and relu(0) sits on its
+  // kink: none can be checked alone, and each must be named rather than silently passed over.
+  const tg::CustomOp bad = make_bad_cube();
+  std::uint32_t mul_slot = 0;
+  std::uint32_t leaky_slot = 0;
+  std::uint32_t relu_slot = 0;
+  const auto f = [&](std::span<const tg::Var> x) {
+    tg::Var m = x[0] * 3.0;
+    m.label("m");
+    const tg::Var l = tg::leaky_relu(x[1], 0.2);
+    const tg::Var k = tg::relu(x[1] - x[1]);
+    if (m.requires_grad()) {
+      mul_slot = m.slot();
+      leaky_slot = l.slot();
+      relu_slot = k.slot();
+    }
+    return bad(m + l) + k;
+  };
+  const tg::GradcheckResult r = tg::gradcheck(f, {0.4, 0.7});
+  CHECK_FALSE(r.ok);
+  REQUIRE(r.fault);
+  CHECK(r.fault->op == "bad_cube");
+  CHECK(r.ops_checked == 3);  // sub, add, bad_cube
+  REQUIRE(r.not_checked.size() == 3);
+  CHECK(r.not_checked[0] == "mul#" + std::to_string(mul_slot) +
+                                " 'm': a constant operand was folded in (as the 3 in x * 3) and is not on the tape");
+  CHECK(r.not_checked[1] == "leaky_relu#" + std::to_string(leaky_slot) +
+                                ": a 'leaky_relu' statement with 1 recorded argument(s) has parameters or constants "
+                                "that are not on the tape");
+  CHECK(r.not_checked[2] == "relu#" + std::to_string(relu_slot) +
+                                ": its input is at a kink, where the derivative it uses is a convention that "
+                                "differences cannot confirm");
+  const std::string report = r.report();
+  for (const std::string& line : r.not_checked) {
+    CHECK(report.find("  not re-run alone: " + line + "\n") != std::string::npos);
+  }
 }

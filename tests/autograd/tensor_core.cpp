@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <sstream>
+#include <string>
 
 #include "support/tensor_check.hpp"
 #include "tapegrad/tapegrad.hpp"
@@ -153,6 +154,94 @@ TEST_CASE("tensor errors") {
   SUBCASE("item needs one element") {
     CHECK_THROWS_AS((void)a.item(), tg::ShapeError);
     CHECK_THROWS_AS((void)tg::Tensor().item(), tg::ValueError);
+  }
+}
+
+// The what() of the tg::Error that f throws ("" when it throws none), to compare whole messages.
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const tg::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_CASE("labelled tensors are named in op errors") {
+  tg::Tensor A = tg::zeros({2, 3});
+  A.label("A");
+  tg::Tensor B = tg::zeros({4, 5});
+  B.label("B");
+  tg::Tensor v = tg::zeros({4});
+  v.label("v");
+  const tg::Tensor plain = tg::zeros({4});
+  SUBCASE("broadcasting binary ops") {
+    CHECK(error_of([&] { (void)(A + v); }) ==
+          "add: shapes 'A' [2, 3] and 'v' [4] cannot be broadcast (dimension 1: 3 vs 4)");
+    CHECK(error_of([&] { (void)(A * plain); }) ==
+          "mul: shapes 'A' [2, 3] and [4] cannot be broadcast (dimension 1: 3 vs 4)");
+    CHECK(error_of([&] { (void)tg::maximum(plain, A); }) ==
+          "maximum: shapes [4] and 'A' [2, 3] cannot be broadcast (dimension 1: 4 vs 3)");
+    CHECK(error_of([&] { (void)(A + v.to(tg::kFloat64)); }) ==
+          "add: dtype mismatch, 'A' float32 and float64; convert one with .to(dtype) first");
+  }
+  SUBCASE("matmul") {
+    CHECK(error_of([&] { (void)tg::matmul(A, B); }) ==
+          "matmul: inner dimensions must match, got 'A' [2, 3] and 'B' [4, 5]");
+    CHECK(error_of([&] { (void)tg::matmul(v, tg::zeros({3})); }) ==
+          "matmul: inner dimensions must match, got 'v' [4] and [3]");
+    tg::Tensor batch = tg::zeros({2, 3, 5});
+    batch.label("batch");
+    CHECK(error_of([&] { (void)tg::matmul(batch, B); }) ==
+          "matmul: inner dimensions must match, got 'batch' [2, 3, 5] and 'B' [4, 5]");
+  }
+  SUBCASE("cat and stack") {
+    CHECK(error_of([&] { (void)tg::cat({A, B}, 0); }) ==
+          "cat: shapes 'A' [2, 3] and 'B' [4, 5] differ outside dimension 0");
+    CHECK(error_of([&] { (void)tg::stack({v, A}, 0); }) ==
+          "stack: all tensors must have the same shape, got 'v' [4] and 'A' [2, 3]");
+  }
+  SUBCASE("reshape and view") {
+    CHECK(error_of([&] { (void)A.reshape({4}); }) ==
+          "reshape: cannot reshape a tensor 'A' of shape [2, 3] (6 elements) into [4]");
+    tg::Tensor At = A.transpose(0, 1);
+    At.label("At");
+    CHECK(error_of([&] { (void)At.view({6}); }) ==
+          "view: a tensor 'At' of shape [3, 2] with strides [1, 3] cannot be viewed as [6] without a copy; use reshape() "
+          "(or contiguous() first)");
+    CHECK(error_of([&] { (void)A.expand({4, 3}); }) ==
+          "expand: shape 'A' [2, 3] cannot be expanded to [4, 3] (only size-1 dims can grow)");
+  }
+  SUBCASE("index ops") {
+    const tg::Tensor idx = tg::tensor(std::vector<std::int64_t>{0, 7}, {2});
+    CHECK(error_of([&] { (void)tg::index_select(A, 1, idx); }) ==
+          "index_select: index 7 is out of range for dimension 1 of size 3 of tensor 'A'");
+    CHECK(error_of([&] { (void)A.select(0, 2); }) ==
+          "select: index 2 is out of range for dimension 0 of size 2 of tensor 'A'");
+    CHECK(error_of([&] { (void)A.at({0, 3}); }) ==
+          "at: index 3 is out of range for dimension 1 of size 3 (shape 'A' [2, 3])");
+    tg::Tensor big = tg::zeros({3, 3}, tg::kInt64);
+    big.label("idx");
+    CHECK(error_of([&] { (void)tg::gather(A, 1, big); }) ==
+          "gather: index 'idx' of shape [3, 3] does not fit a tensor 'A' of shape [2, 3] (same number of dims, no larger "
+          "outside dimension 1)");
+  }
+  SUBCASE("in-place ops") {
+    tg::Tensor t = tg::zeros({2, 3});
+    t.label("t");
+    CHECK(error_of([&] { t.add_(v); }) ==
+          "add_: shapes 't' [2, 3] and 'v' [4] cannot be broadcast (dimension 1: 3 vs 4)");
+    tg::Tensor row = tg::zeros({3});
+    row.label("row");
+    CHECK(error_of([&] { row.add_(A); }) ==
+          "add_: operand 'A' of shape [2, 3] cannot be broadcast to the tensor 'row' of shape [3]");
+  }
+  SUBCASE("unlabelled operands keep the plain text") {
+    CHECK(error_of([] { (void)tg::matmul(tg::zeros({2, 3}), tg::zeros({4, 5})); }) ==
+          "matmul: inner dimensions must match, got [2, 3] and [4, 5]");
+    CHECK(error_of([] { (void)tg::zeros({2, 3}).reshape({4}); }) ==
+          "reshape: cannot reshape a tensor of shape [2, 3] (6 elements) into [4]");
   }
 }
 

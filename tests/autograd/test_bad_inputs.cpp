@@ -93,6 +93,12 @@ std::vector<BadInput> catalogue() {
   c.push_back({"matmul of [2, 3] and [4, 5]", "tg::ShapeError",
                "matmul: inner dimensions must match, got [2, 3] and [4, 5]",
                [] { (void)tg::matmul(tg::zeros({2, 3}), tg::zeros({4, 5})); }});
+  c.push_back({"matmul of [2, 3] labelled A and [4, 5] labelled B", "tg::ShapeError",
+               "matmul: inner dimensions must match, got 'A' [2, 3] and 'B' [4, 5]", [] {
+                 tg::Tensor a = tg::zeros({2, 3});
+                 tg::Tensor b = tg::zeros({4, 5});
+                 (void)tg::matmul(a.label("A"), b.label("B"));
+               }});
   c.push_back({"matmul of a 0-d tensor", "tg::ShapeError",
                "matmul: both operands need at least 1 dimension, got [] and [2]",
                [] { (void)tg::matmul(tg::scalar_tensor(1.0), tg::zeros({2})); }});

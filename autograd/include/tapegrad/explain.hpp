@@ -19,10 +19,13 @@ struct ExplainOptions {
   int digits = 9;
   /// Longest path printed in full; longer ones show their ends around an ellipsis.
   std::size_t max_printed_steps = 24;
-  /// Work limit of the collapsed view, in edge visits. Its cost is the sum, over labelled nodes, of the
-  /// unlabelled region below each: linear in practice, but many labelled nodes above one huge unlabelled
-  /// region would make it quadratic, so past this limit the view is skipped (Explanation::collapsed_skipped).
-  std::size_t collapse_budget = 200'000'000;
+  /// Work limit of the collapsed view, in edge visits summed over labelled nodes: each labelled node needs
+  /// the unlabelled region below it. With labels every few nodes of a chain that is linear, but in a wide
+  /// graph with sparse labels the regions overlap almost entirely, so the work is (labelled nodes) x
+  /// (graph size), and the collapsed view itself has up to (labelled nodes)^2 / 2 edges. Labelled nodes
+  /// are swept 64 at a time, which brings an edge visit to about 2 ns (one core, Release); past this limit
+  /// (a few seconds) the view is skipped (Explanation::collapsed_skipped) and the elementary one is kept.
+  std::size_t collapse_budget = 2'000'000'000;
 };
 
 /// One chain-rule path from y down to x: slots[0] is y, slots.back() is x, and factors[i] is the local
@@ -95,10 +98,14 @@ struct Explanation {
   std::string str() const;
 };
 
-/// Explains dy/dx as a sum over the chain-rule paths of the graph recorded between x and y. Time and memory
-/// are linear in the recorded graph (plus top_k times the path lengths, and for the collapsed view the
-/// regions between labelled nodes): a 10^6-node graph explains in about a second. Throws TapeError if y
-/// or x is stale or on another tape. y and x must be recorded on the same tape.
+/// Explains dy/dx as a sum over the chain-rule paths of the graph recorded between x and y. The elementary
+/// view is linear in the recorded graph (plus top_k times the path lengths); the collapsed view costs the
+/// regions below the labelled nodes (see ExplainOptions::collapse_budget). Measured on 10^6 recorded ops
+/// (Release, a loaded 2-core machine, medians of 3): a chain 1.1-1.7 s, a wide random DAG (each value
+/// mixes two of the last 50) 0.3 s without labels or with a label every 30000 ops, 0.5 s with one every
+/// 3000, 2.0 s with one every 300; with one every 90 the collapsed view exceeds its budget and is skipped
+/// after 3.5 s. Throws TapeError if y or x is stale or on another tape. y and x must be recorded on the
+/// same tape.
 Explanation explain(const Var& y, const Var& x, const ExplainOptions& options = {});
 
 }  // namespace tg

@@ -93,7 +93,8 @@ struct GradcheckResult {
   /// determine (sin of a Var, a product of two Vars; not x * 3, whose constant is not on the tape).
   std::size_t ops_checked = 0;
   /// Recorded ops that could not be re-run alone, each with the reason ("exp#3: recorded without
-  /// tracing"); filled while localising a fault in a tensor graph.
+  /// tracing", "mul#4: a constant operand was folded in ..."); filled while localising a fault, for scalar
+  /// and tensor graphs alike, with the ops recorded before the fault (all of them when none is found).
   std::vector<std::string> not_checked;
   /// Notes on how the check ran (inputs converted from float32, the output projected on random weights).
   std::vector<std::string> notes;

@@ -274,7 +274,11 @@ class Tensor {
   Tensor to(Dtype d) const;
   /// A deep, contiguous copy (differentiable).
   Tensor clone() const;
-  /// Names this tensor in errors and explanations. Returns *this.
+  /// Names this tensor in reports. Returns *this. The label appears in op errors next to the operand's
+  /// shape or dtype ("matmul: inner dimensions must match, got 'A' [2, 3] and 'B' [4, 5]"), in anomaly-mode
+  /// and in-place/version errors, in gradcheck's fault reports and in graph exports (to_dot). Not in
+  /// explain(): it explains scalar Var graphs and sees a tensor op only as one opaque step, so its paths
+  /// never pass through tensor nodes.
   Tensor& label(std::string name);
   /// The name given with label(), or "".
   const std::string& label() const { return impl_->label; }

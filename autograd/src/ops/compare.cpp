@@ -10,7 +10,7 @@ namespace {
 template <class F>
 Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
   detail::check_same_dtype(op, a, b);
-  const Shape shape = detail::broadcast_shapes(op, a.shape(), b.shape());
+  const Shape shape = detail::broadcast_shapes(op, a, b);
   Tensor out = detail::new_tensor(shape, kBool);
   detail::dispatch_all(a.dtype(), [&]<class T>() {
     detail::map_binary<T, T, bool>(*a.impl(), *b.impl(), shape, out.numel(), out.impl()->data<bool>(),
@@ -114,7 +114,7 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
   detail::check_defined("allclose", a);
   detail::check_defined("allclose", b);
   if (a.shape() != b.shape()) {
-    throw ShapeError("allclose: shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) + " differ");
+    throw ShapeError("allclose: shapes " + detail::operand_str(a) + " and " + detail::operand_str(b) + " differ");
   }
   const std::vector<double> x = a.to_vector<double>();
   const std::vector<double> y = b.to_vector<double>();
@@ -127,8 +127,8 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_bool("where", cond);
   detail::check_same_dtype("where", a, b);
-  const Shape ab = detail::broadcast_shapes("where", a.shape(), b.shape());
-  const Shape shape = detail::broadcast_shapes("where", cond.shape(), ab);
+  const Shape ab = detail::broadcast_shapes("where", a, b);
+  const Shape shape = detail::broadcast_shapes("where", cond.shape(), ab, cond.label());
   Tensor out = detail::new_tensor(shape, a.dtype());
   const Shape sc = detail::broadcast_strides(*cond.impl(), shape);
   const Shape sa = detail::broadcast_strides(*a.impl(), shape);

@@ -15,7 +15,7 @@ template <class F>
 Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, F f) {
   detail::check_same_dtype(op, a, b);
   detail::check_floating(op, a);
-  const Shape shape = detail::broadcast_shapes(op, a.shape(), b.shape());
+  const Shape shape = detail::broadcast_shapes(op, a, b);
   Tensor out = detail::new_tensor(shape, a.dtype());
   dispatch_float(a.dtype(), op, [&]<class T>() {
     detail::map_binary<T, T, T>(*a.impl(), *b.impl(), shape, out.numel(), out.impl()->data<T>(),

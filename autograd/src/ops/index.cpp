@@ -8,21 +8,23 @@ namespace tg {
 
 namespace {
 
-[[noreturn]] void out_of_range(const char* op, std::int64_t i, std::int64_t dim, std::int64_t n) {
+[[noreturn]] void out_of_range(const char* op, const Tensor& x, std::int64_t i, std::int64_t dim, std::int64_t n) {
   std::ostringstream os;
   os << op << ": index " << i << " is out of range for dimension " << dim << " of size " << n;
+  if (!x.label().empty()) os << " of tensor '" << x.label() << "'";
   throw IndexError(os.str());
 }
 
 // The indices of a 0-d or 1-d int64 tensor, range-checked (negative ones wrap).
-std::vector<std::int64_t> index_list(const char* op, const Tensor& index, std::int64_t dim, std::int64_t n) {
+std::vector<std::int64_t> index_list(const char* op, const Tensor& x, const Tensor& index, std::int64_t dim,
+                                     std::int64_t n) {
   detail::check_index_dtype(op, index);
   if (index.dim() > 1) {
-    throw ShapeError(std::string(op) + ": index must be 0-d or 1-d, got shape " + shape_str(index.shape()));
+    throw ShapeError(std::string(op) + ": index must be 0-d or 1-d, got shape " + detail::operand_str(index));
   }
   std::vector<std::int64_t> v = index.to_vector<std::int64_t>();
   for (std::int64_t& i : v) {
-    if (i < -n || i >= n) out_of_range(op, i, dim, n);
+    if (i < -n || i >= n) out_of_range(op, x, i, dim, n);
     if (i < 0) i += n;
   }
   return v;
@@ -100,8 +102,9 @@ void check_gather(const char* op, const Tensor& x, std::size_t d, const Tensor& 
   bool ok = index.dim() == x.dim();
   for (std::size_t i = 0; ok && i < x.shape().size(); ++i) ok = i == d || index.shape()[i] <= x.shape()[i];
   if (!ok) {
-    throw ShapeError(std::string(op) + ": index of shape " + shape_str(index.shape()) +
-                     " does not fit a tensor of shape " + shape_str(x.shape()) +
+    throw ShapeError(std::string(op) + ": index " + detail::label_prefix(index) + "of shape " +
+                     shape_str(index.shape()) + " does not fit a tensor " + detail::label_prefix(x) + "of shape " +
+                     shape_str(x.shape()) +
                      " (same number of dims, no larger outside dimension " + std::to_string(d) + ")");
   }
 }
@@ -118,7 +121,7 @@ void walk_gather(const char* op, const Tensor& x, std::size_t d, const Tensor& i
   detail::for_each_run<2>(index.shape(), {&index.strides(), &xs}, [&](const auto& off, const auto& in, std::int64_t m) {
     for (std::int64_t j = 0; j < m; ++j) {
       std::int64_t i = pi[off[0] + j * in[0]];
-      if (i < -n || i >= n) out_of_range(op, i, static_cast<std::int64_t>(d), n);
+      if (i < -n || i >= n) out_of_range(op, x, i, static_cast<std::int64_t>(d), n);
       if (i < 0) i += n;
       f(pos++, x.storage_offset() + off[1] + j * in[1] + i * step);
     }
@@ -131,7 +134,8 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
   detail::check_defined("index_select", x);
   const auto d = static_cast<std::size_t>(detail::wrap_dim("index_select", dim, x.dim()));
   const Tensor xv = x.dim() == 0 ? detail::make_view(x, {1}, {1}, x.storage_offset()) : x;
-  const std::vector<std::int64_t> idx = index_list("index_select", index, static_cast<std::int64_t>(d), xv.shape()[d]);
+  const std::vector<std::int64_t> idx =
+      index_list("index_select", x, index, static_cast<std::int64_t>(d), xv.shape()[d]);
   Shape shape = xv.shape();
   shape[d] = static_cast<std::int64_t>(idx.size());
   Tensor out = detail::new_tensor(shape, x.dtype());
@@ -152,12 +156,13 @@ Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const T
   detail::check_floating("index_add", x);
   if (x.dim() == 0) throw IndexError("index_add: x must have at least 1 dimension");
   const auto d = static_cast<std::size_t>(detail::wrap_dim("index_add", dim, x.dim()));
-  const std::vector<std::int64_t> idx = index_list("index_add", index, static_cast<std::int64_t>(d), x.shape()[d]);
+  const std::vector<std::int64_t> idx = index_list("index_add", x, index, static_cast<std::int64_t>(d), x.shape()[d]);
   Shape want = x.shape();
   want[d] = static_cast<std::int64_t>(idx.size());
   if (src.shape() != want) {
-    throw ShapeError("index_add: src has shape " + shape_str(src.shape()) + ", expected " + shape_str(want) +
-                     " for x of shape " + shape_str(x.shape()) + " and " + std::to_string(idx.size()) + " indices");
+    throw ShapeError("index_add: src " + detail::label_prefix(src) + "has shape " + shape_str(src.shape()) +
+                     ", expected " + shape_str(want) + " for x " + detail::label_prefix(x) + "of shape " +
+                     shape_str(x.shape()) + " and " + std::to_string(idx.size()) + " indices");
   }
   Tensor out = detail::copy_contiguous(x);
   detail::dispatch_float(x.dtype(), "index_add", [&]<class T>() {
@@ -206,8 +211,8 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
   const auto d = static_cast<std::size_t>(detail::wrap_dim("scatter_add", dim, x.dim()));
   check_gather("scatter_add", x, d, index);
   if (src.shape() != index.shape()) {
-    throw ShapeError("scatter_add: src of shape " + shape_str(src.shape()) + " must have the index's shape " +
-                     shape_str(index.shape()));
+    throw ShapeError("scatter_add: src " + detail::label_prefix(src) + "of shape " + shape_str(src.shape()) +
+                     " must have the index's shape " + detail::operand_str(index));
   }
   Tensor out = detail::copy_contiguous(x);
   const Tensor s = detail::copy_contiguous(src);

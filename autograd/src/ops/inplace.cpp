@@ -47,10 +47,12 @@ Tensor& update(const char* op, Tensor& self, const Tensor& other, F f) {
     ++self.impl()->storage->version;
     return self;
   }
-  const Shape b = detail::broadcast_shapes(op, self.shape(), other.shape());
+  const Shape b = detail::broadcast_shapes(op, self, other);
   if (b != self.shape()) {
-    throw ShapeError(std::string(op) + ": operand of shape " + shape_str(other.shape()) +
-                     " cannot be broadcast to the tensor's shape " + shape_str(self.shape()));
+    const std::string target = self.label().empty() ? "the tensor's shape "
+                                                    : "the tensor " + detail::label_prefix(self) + "of shape ";
+    throw ShapeError(std::string(op) + ": operand " + detail::label_prefix(other) + "of shape " +
+                     shape_str(other.shape()) + " cannot be broadcast to " + target + shape_str(self.shape()));
   }
   const Shape so = detail::broadcast_strides(*other.impl(), self.shape());
   detail::dispatch_float(self.dtype(), op, [&]<class T>() {
@@ -126,10 +128,10 @@ Tensor& Tensor::fill_(double v) {
 Tensor& Tensor::copy_(const Tensor& src) {
   check_inplace("copy_", *this, &src);
   detail::check_defined("copy_", src);
-  const Shape b = detail::broadcast_shapes("copy_", shape(), src.shape());
+  const Shape b = detail::broadcast_shapes("copy_", *this, src);
   if (b != shape()) {
-    throw ShapeError("copy_: source of shape " + shape_str(src.shape()) + " cannot be broadcast to " +
-                     shape_str(shape()));
+    throw ShapeError("copy_: source " + detail::label_prefix(src) + "of shape " + shape_str(src.shape()) +
+                     " cannot be broadcast to " + detail::operand_str(*this));
   }
   // A source that overlaps this tensor's memory is copied first, so the result is as if read at once.
   const Tensor s = src.impl()->storage.get() == impl()->storage.get() ? detail::copy_contiguous(src) : src;

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include "tapegrad/ops.hpp"
 #include "tapegrad/tensor.hpp"
@@ -64,8 +65,19 @@ void check_floating(const char* op, const Tensor& t);
 void check_index_dtype(const char* op, const Tensor& t);
 /// Maps a possibly negative axis into [0, ndim); IndexError naming the op otherwise.
 std::int64_t wrap_dim(const char* op, std::int64_t dim, std::int64_t ndim);
-/// The numpy broadcast of two shapes; ShapeError naming both shapes otherwise.
-Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
+/// How an error message names an operand: "'A' [2, 3]" for a tensor labelled A, "[2, 3]" unlabelled, so
+/// a user who labelled their tensors sees which one is at fault.
+std::string operand_str(const Tensor& t);
+/// "'A' " for a tensor labelled A, "" otherwise; goes in front of what a message says about the operand.
+std::string label_prefix(const Tensor& t);
+/// The numpy broadcast of two shapes; ShapeError naming both shapes (each after its label la / lb, when
+/// given) otherwise.
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b, std::string_view la = {},
+                       std::string_view lb = {});
+/// The numpy broadcast of two operands' shapes; ShapeError naming both operands (labels and shapes).
+inline Shape broadcast_shapes(const char* op, const Tensor& a, const Tensor& b) {
+  return broadcast_shapes(op, a.shape(), b.shape(), a.label(), b.label());
+}
 /// Strides of t viewed with shape `out` (which t broadcasts to): 0 on broadcast dimensions.
 Shape broadcast_strides(const TensorImpl& t, const Shape& out);
 /// Records nothing: a contiguous copy of t's elements (same dtype).

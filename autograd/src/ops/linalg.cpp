@@ -130,8 +130,8 @@ Tensor matmul_2d(const Tensor& a, const Tensor& b) {
   const Mat A = left_mat(a);
   const Mat B = right_mat(b);
   if (B.rows != A.cols) {
-    throw ShapeError("matmul: inner dimensions must match, got " + shape_str(a.shape()) + " and " +
-                     shape_str(b.shape()));
+    throw ShapeError("matmul: inner dimensions must match, got " + detail::operand_str(a) + " and " +
+                     detail::operand_str(b));
   }
   Shape shape;
   if (a.dim() == 2) shape.push_back(A.rows);
@@ -195,8 +195,8 @@ class MatmulNode final : public TensorNode {
 
 Tensor dot(const Tensor& a, const Tensor& b) {
   if (a.numel() != b.numel()) {
-    throw ShapeError("matmul: inner dimensions must match, got " + shape_str(a.shape()) + " and " +
-                     shape_str(b.shape()));
+    throw ShapeError("matmul: inner dimensions must match, got " + detail::operand_str(a) + " and " +
+                     detail::operand_str(b));
   }
   Tensor out = detail::new_tensor({}, a.dtype());
   detail::dispatch_float(a.dtype(), "matmul", [&]<class T>() {
@@ -217,8 +217,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   detail::check_same_dtype("matmul", a, b);
   detail::check_floating("matmul", a);
   if (a.dim() == 0 || b.dim() == 0) {
-    throw ShapeError("matmul: both operands need at least 1 dimension, got " + shape_str(a.shape()) + " and " +
-                     shape_str(b.shape()));
+    throw ShapeError("matmul: both operands need at least 1 dimension, got " + detail::operand_str(a) + " and " +
+                     detail::operand_str(b));
   }
   Tensor out;
   if (a.dim() == 1 && b.dim() == 1) {
@@ -234,12 +234,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     const std::int64_t k = a2.shape()[na - 1];
     const std::int64_t n = b2.shape()[nb - 1];
     if (b2.shape()[nb - 2] != k) {
-      throw ShapeError("matmul: inner dimensions must match, got " + shape_str(a.shape()) + " and " +
-                       shape_str(b.shape()));
+      throw ShapeError("matmul: inner dimensions must match, got " + detail::operand_str(a) + " and " +
+                       detail::operand_str(b));
     }
     const Shape ba(a2.shape().begin(), a2.shape().end() - 2);
     const Shape bb(b2.shape().begin(), b2.shape().end() - 2);
-    Shape batch = detail::broadcast_shapes("matmul", ba, bb);
+    Shape batch = detail::broadcast_shapes("matmul", ba, bb, a.label(), b.label());
     Shape shape = batch;
     if (a.dim() > 1) shape.push_back(m);
     if (b.dim() > 1) shape.push_back(n);

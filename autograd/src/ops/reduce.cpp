@@ -141,7 +141,7 @@ Tensor extremum(const char* op, const Tensor& x, const Shape& dims, bool keepdim
   const Reduction r = plan(op, x, dims, keepdim);
   if (x.numel() == 0) {
     throw IndexError(std::string(op) + ": cannot reduce a tensor with 0 elements (shape " +
-                     shape_str(x.shape()) + "); the result would have no value");
+                     detail::operand_str(x) + "); the result would have no value");
   }
   Tensor out = detail::dispatch_float(x.dtype(), op, [&]<class T>() {
     const T inf = std::numeric_limits<T>::infinity();
@@ -169,7 +169,7 @@ Tensor arg_extremum(const char* op, const Tensor& x, std::int64_t dim, bool keep
   const auto d = static_cast<std::size_t>(detail::wrap_dim(op, dim, nd));
   // As PyTorch: only the reduced dim must be non-empty; [0, 3] along dim 1 gives an empty [0] result.
   if (nd > 0 && x.shape()[d] == 0) {
-    throw IndexError(std::string(op) + ": cannot reduce an empty dimension (shape " + shape_str(x.shape()) + ")");
+    throw IndexError(std::string(op) + ": cannot reduce an empty dimension (shape " + detail::operand_str(x) + ")");
   }
   Shape rest;
   Shape rest_strides;

@@ -82,7 +82,8 @@ Shape infer_shape(const char* op, const Tensor& x, const Shape& shape) {
   if (infer >= 0 && known != 0 && x.numel() % known == 0) out[static_cast<std::size_t>(infer)] = x.numel() / known;
   if (detail::shape_numel(out) != x.numel() || (infer >= 0 && known == 0)) {
     std::ostringstream os;
-    os << op << ": cannot reshape a tensor of shape " << shape_str(x.shape()) << " (" << x.numel()
+    os << op << ": cannot reshape a tensor " << detail::label_prefix(x) << "of shape " << shape_str(x.shape()) << " ("
+       << x.numel()
        << " elements) into " << shape_str(shape);
     throw ShapeError(os.str());
   }
@@ -231,8 +232,8 @@ Tensor view(const Tensor& x, const Shape& shape) {
   detail::check_defined("view", x);
   const Shape s = infer_shape("view", x, shape);
   if (!view_strides(x.shape(), x.strides(), s)) {
-    throw ShapeError("view: a tensor of shape " + shape_str(x.shape()) + " with strides " +
-                     shape_str(x.strides()) + " cannot be viewed as " + shape_str(shape) +
+    throw ShapeError("view: a tensor " + detail::label_prefix(x) + "of shape " + shape_str(x.shape()) +
+                     " with strides " + shape_str(x.strides()) + " cannot be viewed as " + shape_str(shape) +
                      " without a copy; use reshape() (or contiguous() first)");
   }
   return reshape(x, s);
@@ -289,7 +290,8 @@ Tensor permute(const Tensor& x, const Shape& dims) {
   detail::check_defined("permute", x);
   const std::int64_t nd = x.dim();
   if (static_cast<std::int64_t>(dims.size()) != nd) {
-    throw IndexError("permute: got " + std::to_string(dims.size()) + " dims for a tensor of shape " +
+    throw IndexError("permute: got " + std::to_string(dims.size()) + " dims for a tensor " + detail::label_prefix(x) +
+                     "of shape " +
                      shape_str(x.shape()));
   }
   Shape shape(dims.size());
@@ -322,7 +324,7 @@ Tensor transpose(const Tensor& x, std::int64_t d0, std::int64_t d1) {
 Tensor expand(const Tensor& x, const Shape& shape) {
   detail::check_defined("expand", x);
   if (shape.size() < x.shape().size()) {
-    throw ShapeError("expand: cannot expand shape " + shape_str(x.shape()) + " to fewer dims " + shape_str(shape));
+    throw ShapeError("expand: cannot expand shape " + detail::operand_str(x) + " to fewer dims " + shape_str(shape));
   }
   const std::size_t lead = shape.size() - x.shape().size();
   Shape out(shape.size());
@@ -332,7 +334,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
     std::int64_t want = shape[i] == -1 ? have : shape[i];
     if (i < lead && shape[i] == -1) want = -1;
     if (want < 0 || (have != want && have != 1)) {
-      throw ShapeError("expand: shape " + shape_str(x.shape()) + " cannot be expanded to " + shape_str(shape) +
+      throw ShapeError("expand: shape " + detail::operand_str(x) + " cannot be expanded to " + shape_str(shape) +
                        " (only size-1 dims can grow)");
     }
     out[i] = want;
@@ -370,7 +372,7 @@ Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_
   if (start < 0 || length < 0 || start + length > n) {
     std::ostringstream os;
     os << "narrow: start " << start << " and length " << length << " do not fit dimension " << dim << " of size "
-       << n << " (shape " << shape_str(x.shape()) << ")";
+       << n << " (shape " << detail::operand_str(x) << ")";
     throw IndexError(os.str());
   }
   return slice(x, dim, start, start + length);
@@ -384,6 +386,7 @@ Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
   if (index < -n || index >= n) {
     std::ostringstream os;
     os << "select: index " << index << " is out of range for dimension " << dim << " of size " << n;
+    if (!x.label().empty()) os << " of tensor '" << x.label() << "'";
     throw IndexError(os.str());
   }
   const std::int64_t i = index < 0 ? index + n : index;
@@ -404,7 +407,7 @@ Tensor cat(const std::vector<Tensor>& xs, std::int64_t dim) {
     bool ok = t.dim() == first.dim();
     for (std::size_t i = 0; ok && i < shape.size(); ++i) ok = i == d || t.shape()[i] == first.shape()[i];
     if (!ok) {
-      throw ShapeError("cat: shapes " + shape_str(first.shape()) + " and " + shape_str(t.shape()) +
+      throw ShapeError("cat: shapes " + detail::operand_str(first) + " and " + detail::operand_str(t) +
                        " differ outside dimension " + std::to_string(dim));
     }
     shape[d] += t.shape()[d];
@@ -434,8 +437,8 @@ Tensor stack(const std::vector<Tensor>& xs, std::int64_t dim) {
   for (const Tensor& t : xs) {
     detail::check_defined("stack", t);
     if (t.shape() != xs[0].shape()) {
-      throw ShapeError("stack: all tensors must have the same shape, got " + shape_str(xs[0].shape()) + " and " +
-                       shape_str(t.shape()));
+      throw ShapeError("stack: all tensors must have the same shape, got " + detail::operand_str(xs[0]) + " and " +
+                       detail::operand_str(t));
     }
     parts.push_back(unsqueeze(t, d));
   }
