@@ -352,9 +352,10 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
     for (; i > stop; --i) {
       // Leaves, unary and binary statements are nearly all of a scalar tape: straight-line code for
       // them instead of a loop whose trip count the branch predictor would have to guess.
-      const double a = adj[i];
       const std::uint32_t lo = end[i - 1];
       const std::uint32_t n = hi - lo;
+      if (n == 0) continue;  // a leaf (or an argument-free statement): nothing to pass on, hi stays lo
+      const double a = adj[i];
       // A statement on no path to the output is skipped, so an unused log(0) (partial inf) cannot turn a
       // gradient into 0 * inf = NaN; one on a path is swept even with a zero adjoint, so 0 * inf along a
       // real path gives NaN, as in PyTorch. Nodes that write scalar adjoints write nonzero values.
