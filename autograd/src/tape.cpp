@@ -349,13 +349,18 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
     const double* partials = args_.second();
     const std::uint32_t stop = std::max(bottom, next_node);
     std::uint32_t hi = end[i];
+    // The adjoint just written to slot `carried` (the statement below the one swept), kept in a register:
+    // in a chain such as s += w * h each statement feeds the next one down, and reading the adjoint back
+    // from memory would put a store-to-load round trip on the sweep's critical path.
+    std::uint32_t carried = 0;
+    double carry = 0.0;
     for (; i > stop; --i) {
       // Leaves, unary and binary statements are nearly all of a scalar tape: straight-line code for
       // them instead of a loop whose trip count the branch predictor would have to guess.
       const std::uint32_t lo = end[i - 1];
       const std::uint32_t n = hi - lo;
       if (n == 0) continue;  // a leaf (or an argument-free statement): nothing to pass on, hi stays lo
-      const double a = adj[i];
+      const double a = carried == i ? carry : adj[i];
       // A statement on no path to the output is skipped, so an unused log(0) (partial inf) cannot turn a
       // gradient into 0 * inf = NaN; one on a path is swept even with a zero adjoint, so 0 * inf along a
       // real path gives NaN, as in PyTorch. Nodes that write scalar adjoints write nonzero values.
@@ -364,18 +369,30 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
         continue;
       }
       if (n == 2) {  // in argument order, as the loop would (x * x adds twice into one adjoint)
-        adj[args[lo]] += partials[lo] * a;
-        adj[args[lo + 1]] += partials[lo + 1] * a;
-        reached[args[lo]] = 1;
-        reached[args[lo + 1]] = 1;
+        const std::uint32_t x0 = args[lo];
+        const std::uint32_t x1 = args[lo + 1];
+        const double v0 = adj[x0] + partials[lo] * a;
+        adj[x0] = v0;
+        const double v1 = adj[x1] + partials[lo + 1] * a;
+        adj[x1] = v1;
+        reached[x0] = 1;
+        reached[x1] = 1;
+        // v1 is x1's final value (it includes v0 when x0 == x1); v0 is x0's when the two differ.
+        const bool second = x1 == i - 1 || x0 == x1;
+        carried = second ? x1 : x0;
+        carry = second ? v1 : v0;
       } else if (n == 1) {
-        adj[args[lo]] += partials[lo] * a;
-        reached[args[lo]] = 1;
+        const std::uint32_t x0 = args[lo];
+        carry = adj[x0] + partials[lo] * a;
+        adj[x0] = carry;
+        reached[x0] = 1;
+        carried = x0;
       } else if (n != 0) {
         for (std::uint32_t k = lo; k < hi; ++k) {
           adj[args[k]] += partials[k] * a;
           reached[args[k]] = 1;
         }
+        carried = 0;  // an argument of this statement may be the carried slot: read it from memory
       }
       hi = lo;
     }
