@@ -172,14 +172,14 @@ TG_FORCE_INLINE Var operator/(double a, const Var& b) {
   return Var::record(Op::Div, q, b, -q * inv);
 }
 
-inline Var& Var::operator+=(const Var& o) { return *this = *this + o; }
-inline Var& Var::operator-=(const Var& o) { return *this = *this - o; }
-inline Var& Var::operator*=(const Var& o) { return *this = *this * o; }
-inline Var& Var::operator/=(const Var& o) { return *this = *this / o; }
-inline Var& Var::operator+=(double o) { return *this = *this + o; }
-inline Var& Var::operator-=(double o) { return *this = *this - o; }
-inline Var& Var::operator*=(double o) { return *this = *this * o; }
-inline Var& Var::operator/=(double o) { return *this = *this / o; }
+TG_FORCE_INLINE Var& Var::operator+=(const Var& o) { return *this = *this + o; }
+TG_FORCE_INLINE Var& Var::operator-=(const Var& o) { return *this = *this - o; }
+TG_FORCE_INLINE Var& Var::operator*=(const Var& o) { return *this = *this * o; }
+TG_FORCE_INLINE Var& Var::operator/=(const Var& o) { return *this = *this / o; }
+TG_FORCE_INLINE Var& Var::operator+=(double o) { return *this = *this + o; }
+TG_FORCE_INLINE Var& Var::operator-=(double o) { return *this = *this - o; }
+TG_FORCE_INLINE Var& Var::operator*=(double o) { return *this = *this * o; }
+TG_FORCE_INLINE Var& Var::operator/=(double o) { return *this = *this / o; }
 
 // Comparisons look at values only (they are not differentiable), so Vars work in if-conditions.
 inline bool operator<(const Var& a, const Var& b) { return a.value() < b.value(); }
