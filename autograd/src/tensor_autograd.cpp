@@ -146,7 +146,7 @@ const Tensor& TensorNode::saved(std::size_t i) const {
 
 void TensorNode::accumulate(Tensor g) { detail::add_into(grad_, std::move(g)); }
 
-void TensorNode::push(std::size_t i, Tensor gi) {
+void TensorNode::push(std::size_t i, Tensor&& gi) {
   TensorEdge& e = edges_[i];
   if (!e.live() || !gi.defined()) return;
   if (gi.shape() != e.shape) gi = detail::sum_to(gi, e.shape);

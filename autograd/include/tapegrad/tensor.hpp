@@ -97,8 +97,13 @@ struct TensorImpl;
 void impl_free(TensorImpl* t) noexcept;
 
 inline void incref(Storage* s) { s->refs.fetch_add(1, std::memory_order_relaxed); }
+/// Drops a reference. The last owner (the common case: a temporary) frees without an atomic
+/// read-modify-write: while the count is 1 and the caller holds that reference, no other thread holds one
+/// to copy, and the acquire load orders this free after every other owner's release.
 inline void decref(Storage* s) {
-  if (s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) storage_free(s);
+  if (s->refs.load(std::memory_order_acquire) == 1 || s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    storage_free(s);
+  }
 }
 
 /// An intrusive reference-counting pointer (T has `refs`; incref/decref are found by lookup).
@@ -170,8 +175,11 @@ struct TensorImpl {
 };
 
 inline void incref(TensorImpl* t) { t->refs.fetch_add(1, std::memory_order_relaxed); }
+/// Drops a reference; the last owner skips the atomic read-modify-write, as decref(Storage*).
 inline void decref(TensorImpl* t) {
-  if (t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete t;
+  if (t->refs.load(std::memory_order_acquire) == 1 || t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    delete t;
+  }
 }
 
 /// dst = src, without the generic container machinery (shapes are copied on every op).

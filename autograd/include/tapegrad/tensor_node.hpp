@@ -92,7 +92,11 @@ class TensorNode : public Node {
   /// True when input i wants a gradient.
   bool needs(std::size_t i) const { return edges_[i].live(); }
   /// Sends gradient gi to input i (summed to its shape first when broadcasting widened it).
-  void push(std::size_t i, Tensor gi);
+  void push(std::size_t i, Tensor&& gi);
+  /// Same, sharing gi; nothing is copied when input i wants no gradient.
+  void push(std::size_t i, const Tensor& gi) {
+    if (edges_[i].live() && gi.defined()) push(i, Tensor(gi));
+  }
   /// Saved tensor i; throws ValueError if it was modified in place since it was saved.
   const Tensor& saved(std::size_t i) const;
   /// True while backward runs with create_graph (the formulas are then recorded).
