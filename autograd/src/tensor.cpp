@@ -31,19 +31,6 @@ const char* dtype_name(Dtype d) {
   return "?";
 }
 
-std::size_t dtype_size(Dtype d) {
-  switch (d) {
-    case Dtype::Float32:
-      return 4;
-    case Dtype::Float64:
-    case Dtype::Int64:
-      return 8;
-    case Dtype::Bool:
-      return 1;
-  }
-  return 1;
-}
-
 namespace detail {
 
 namespace {
@@ -185,8 +172,6 @@ void TensorImpl::refresh() {
   contiguous = c;
 }
 
-void copy_shape(Shape& dst, const Shape& src) { dst.assign(src.begin(), src.end()); }
-
 Shape contiguous_strides(const Shape& shape) {
   Shape s(shape.size(), 1);
   std::int64_t acc = 1;
@@ -204,12 +189,13 @@ std::int64_t shape_numel(const Shape& shape) {
 }
 
 Tensor empty_impl(const Shape& shape, Dtype dtype) {
-  const std::size_t nd = shape.size();
   std::int64_t numel = 1;
+  bool negative = false;
   for (std::int64_t s : shape) {
-    if (s < 0) throw ShapeError("empty: negative size in shape " + shape_str(shape));
+    negative |= s < 0;
     numel *= s;
   }
+  if (negative) [[unlikely]] throw ShapeError("empty: negative size in shape " + shape_str(shape));
   Ref<Storage> storage(storage_new(static_cast<std::size_t>(numel) * dtype_size(dtype)));
   auto* t = new TensorImpl;
   Ref<TensorImpl> ref(t);
@@ -217,10 +203,12 @@ Tensor empty_impl(const Shape& shape, Dtype dtype) {
   t->dtype = dtype;
   t->numel = numel;
   copy_shape(t->shape, shape);
-  t->strides.resize(nd, boost::container::default_init);
+  const std::size_t nd = shape.size();
+  for (std::size_t i = 0; i < nd; ++i) t->strides.push_back(1);
   std::int64_t acc = 1;
+  std::int64_t* st = t->strides.data();
   for (std::size_t i = nd; i-- > 0;) {
-    t->strides[i] = acc;
+    st[i] = acc;
     acc *= std::max<std::int64_t>(shape[i], 1);
   }
   return Tensor(std::move(ref));
@@ -267,7 +255,7 @@ std::int64_t wrap_dim(const char* op, std::int64_t dim, std::int64_t ndim) {
 }
 
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
-  if (a == b) return a;
+  if (same_shape(a, b)) return a;
   const std::size_t n = std::max(a.size(), b.size());
   Shape out(n, 1);
   for (std::size_t i = 0; i < n; ++i) {

@@ -64,14 +64,14 @@ void accumulate_leaf(TensorImpl& leaf, Tensor g) {
 }
 
 Tensor sum_to(const Tensor& g, const Shape& shape) {
-  if (g.shape() == shape) return g;
+  if (same_shape(g.shape(), shape)) return g;
   const std::size_t lead = g.shape().size() - shape.size();
   Shape dims;
   for (std::size_t i = 0; i < g.shape().size(); ++i) {
     if (i < lead || (shape[i - lead] == 1 && g.shape()[i] != 1)) dims.push_back(static_cast<std::int64_t>(i));
   }
   Tensor s = dims.empty() ? g : sum(g, dims, true);
-  return s.shape() == shape ? s : reshape(s, shape);
+  return same_shape(s.shape(), shape) ? s : reshape(s, shape);
 }
 
 }  // namespace detail
@@ -79,7 +79,7 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
 void TensorNode::add_input(const Tensor& t) {
   if (detail::tensor_tools_on()) [[unlikely]] detail::trace_input(*this, t);
   TensorEdge& e = edges_.emplace_back();
-  e.shape = t.shape();
+  detail::copy_shape(e.shape, t.shape());
   if (t.requires_grad()) {
     detail::TensorImpl* impl = t.impl();
     if (impl->node != nullptr) {
@@ -109,7 +109,7 @@ void TensorNode::save(const Tensor& t) {
 }
 
 void TensorNode::finish(Tensor& out) {
-  out_shape_ = out.shape();
+  detail::copy_shape(out_shape_, out.shape());
   out_dtype_ = out.dtype();
   if (detail::tensor_tools_on()) [[unlikely]] detail::trace_output(*this, out);
   Tape& tape = Tape::active();
@@ -149,7 +149,7 @@ void TensorNode::accumulate(Tensor g) { detail::add_into(grad_, std::move(g)); }
 void TensorNode::push(std::size_t i, Tensor&& gi) {
   TensorEdge& e = edges_[i];
   if (!e.live() || !gi.defined()) return;
-  if (gi.shape() != e.shape) gi = detail::sum_to(gi, e.shape);
+  if (!detail::same_shape(gi.shape(), e.shape)) gi = detail::sum_to(gi, e.shape);
   if (e.node != nullptr) {
     e.node->accumulate(std::move(gi));
   } else {

@@ -43,7 +43,7 @@ inline constexpr Dtype kBool = Dtype::Bool;
 /// "float32", "float64", "int64" or "bool".
 const char* dtype_name(Dtype d);
 /// Bytes per element.
-std::size_t dtype_size(Dtype d);
+inline std::size_t dtype_size(Dtype d) { return d == Dtype::Float32 ? 4 : (d == Dtype::Bool ? 1 : 8); }
 /// True for float32 and float64 (the dtypes gradients flow through).
 inline bool is_floating(Dtype d) { return d == Dtype::Float32 || d == Dtype::Float64; }
 
@@ -182,8 +182,23 @@ inline void decref(TensorImpl* t) {
   }
 }
 
-/// dst = src, without the generic container machinery (shapes are copied on every op).
-void copy_shape(Shape& dst, const Shape& src);
+/// dst = src, without the generic container machinery (shapes are copied on every op): for the usual
+/// 1 to 4 sizes an element-wise push into the inline buffer beats assign()'s two memmove calls.
+inline void copy_shape(Shape& dst, const Shape& src) {
+  dst.clear();
+  for (std::int64_t v : src) dst.push_back(v);
+}
+/// a == b as a plain loop: Shape's operator== calls memcmp, a library call for one to four sizes.
+inline bool same_shape(const Shape& a, const Shape& b) {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const std::int64_t* pa = a.data();
+  const std::int64_t* pb = b.data();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (pa[i] != pb[i]) return false;
+  }
+  return true;
+}
 /// Row-major (C order) strides of a shape.
 Shape contiguous_strides(const Shape& shape);
 /// Product of the sizes.

@@ -15,8 +15,11 @@ template <class F>
 Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, F f) {
   detail::check_same_dtype(op, a, b);
   detail::check_floating(op, a);
-  const Shape shape = detail::broadcast_shapes(op, a.shape(), b.shape());
-  Tensor out = detail::new_tensor(shape, a.dtype());
+  // Equal shapes (the usual case) skip the broadcast and its copy of the shape.
+  Tensor out = detail::same_shape(a.shape(), b.shape())
+                   ? detail::new_tensor(a.shape(), a.dtype())
+                   : detail::new_tensor(detail::broadcast_shapes(op, a.shape(), b.shape()), a.dtype());
+  const Shape& shape = out.shape();
   dispatch_float(a.dtype(), op, [&]<class T>() {
     detail::map_binary<T, T, T>(*a.impl(), *b.impl(), shape, out.numel(), out.impl()->data<T>(),
                                 [&](T x, T y) -> T { return f(x, y); });
@@ -72,7 +75,7 @@ class MulNode final : public TensorNode {
   void apply(BackwardContext&, const Tensor& g) override {
     const Tensor& a = saved(0);
     const Tensor& b = saved(1);
-    if (!creating() && a.impl() == b.impl() && a.shape() == g.shape()) {
+    if (!creating() && a.impl() == b.impl() && detail::same_shape(a.shape(), g.shape())) {
       // x * x: both contributions 2 g x in one pass.
       push(0, detail::map2(g, a, [](auto gv, auto xv) { return 2 * gv * xv; }));
       return;

@@ -176,8 +176,9 @@ void copy_into(const Tensor& dst, const Tensor& src);
 /// fused backward kernels.
 template <class F>
 Tensor map2(const Tensor& a, const Tensor& b, F f) {
-  const Shape shape = a.shape() == b.shape() ? a.shape() : broadcast_shapes("map2", a.shape(), b.shape());
-  Tensor out = new_tensor(shape, a.dtype());
+  Tensor out = same_shape(a.shape(), b.shape()) ? new_tensor(a.shape(), a.dtype())
+                                                : new_tensor(broadcast_shapes("map2", a.shape(), b.shape()), a.dtype());
+  const Shape& shape = out.shape();
   dispatch_float(a.dtype(), "map2", [&]<class T>() {
     map_binary<T, T, T>(*a.impl(), *b.impl(), shape, out.numel(), out.impl()->data<T>(),
                         [&](T x, T y) -> T { return f(x, y); });

@@ -60,8 +60,6 @@ Tensor fold(const Tensor& x, const Reduction& r, T init, F f) {
   Tensor out = detail::new_tensor(r.out, x.dtype());
   T* o = out.impl()->data<T>();
   const std::int64_t n = out.numel();
-  for (std::int64_t i = 0; i < n; ++i) o[i] = init;
-  const Shape rs = result_strides(r);
   const T* px = x.impl()->data<T>();
   if (n == 1 && x.is_contiguous()) {
     T acc = init;
@@ -69,6 +67,8 @@ Tensor fold(const Tensor& x, const Reduction& r, T init, F f) {
     o[0] = acc;
     return out;
   }
+  for (std::int64_t i = 0; i < n; ++i) o[i] = init;
+  const Shape rs = result_strides(r);
   detail::for_each_run<2>(x.shape(), {&x.strides(), &rs}, [&](const auto& off, const auto& in, std::int64_t m) {
     const T* p = px + off[0];
     T* q = o + off[1];
