@@ -200,11 +200,9 @@ void Tape::too_many_slots() {
   throw TapeError("tape: more than 4294967280 recorded operations; reset the tape between steps");
 }
 
-std::uint32_t Tape::push_node(Node* node) {
+std::uint32_t Tape::push_node_slow() {
   const std::uint32_t slot = push_stmt(Op::Node, 0.0, 0);
   refresh_room();
-  node->slot = slot;
-  nodes_.emplace_back(slot, node);
   return slot;
 }
 

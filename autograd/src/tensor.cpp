@@ -214,25 +214,18 @@ Tensor empty_impl(const Shape& shape, Dtype dtype) {
   return Tensor(std::move(ref));
 }
 
-void check_defined(const char* op, const Tensor& t) {
-  if (!t.defined()) throw ValueError(std::string(op) + ": the tensor is undefined (default-constructed)");
+void throw_undefined(const char* op) {
+  throw ValueError(std::string(op) + ": the tensor is undefined (default-constructed)");
 }
 
-void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
-  check_defined(op, a);
-  check_defined(op, b);
-  if (a.dtype() != b.dtype()) {
-    throw DtypeError(std::string(op) + ": dtype mismatch, " + dtype_name(a.dtype()) + " and " +
-                     dtype_name(b.dtype()) + "; convert one with .to(dtype) first");
-  }
+void throw_dtype_mismatch(const char* op, const Tensor& a, const Tensor& b) {
+  throw DtypeError(std::string(op) + ": dtype mismatch, " + dtype_name(a.dtype()) + " and " +
+                   dtype_name(b.dtype()) + "; convert one with .to(dtype) first");
 }
 
-void check_floating(const char* op, const Tensor& t) {
-  check_defined(op, t);
-  if (!is_floating(t.dtype())) {
-    throw DtypeError(std::string(op) + ": expected a float32 or float64 tensor, got " +
-                     dtype_name(t.dtype()) + "; convert it with .to(tg::kFloat32)");
-  }
+void throw_not_floating(const char* op, const Tensor& t) {
+  throw DtypeError(std::string(op) + ": expected a float32 or float64 tensor, got " + dtype_name(t.dtype()) +
+                   "; convert it with .to(tg::kFloat32)");
 }
 
 void check_index_dtype(const char* op, const Tensor& t) {

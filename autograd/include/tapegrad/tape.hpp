@@ -325,7 +325,14 @@ class Tape {
     return slot;
   }
   /// Records a coarse node; the node is owned by the tape's arena. Returns its slot.
-  std::uint32_t push_node(Node* node);
+  std::uint32_t push_node(Node* node) {
+    // A node takes a slot and no arguments, as a leaf: below fast_end_ it fits without any check.
+    const std::uint32_t slot =
+        slots_.size() < fast_end_ ? append(Op::Node, args_.size()) : push_node_slow();
+    node->slot = slot;
+    nodes_.emplace_back(slot, node);
+    return slot;
+  }
   /// The arena that owns nodes and their saved data until reset().
   Arena& arena() { return arena_; }
   /// Attaches a describing node (arena-owned, never swept) to the scalar statement at slot i, so that the
@@ -362,6 +369,7 @@ class Tape {
     return static_cast<std::uint32_t>(slot);
   }
   std::uint32_t push_slow(Op op, double v, std::size_t nargs, const std::uint32_t* idx, const double* p);
+  std::uint32_t push_node_slow();
   void refresh_room();
   std::uint32_t push_stmt(Op op, double v, std::size_t nargs) {
     (void)nargs;

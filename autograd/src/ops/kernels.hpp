@@ -54,12 +54,25 @@ D convert(S v) {
   return static_cast<D>(v);
 }
 
+// The throwing halves of the checks below, out of line so that every op inlines only the tests.
+[[noreturn]] void throw_undefined(const char* op);
+[[noreturn]] void throw_dtype_mismatch(const char* op, const Tensor& a, const Tensor& b);
+[[noreturn]] void throw_not_floating(const char* op, const Tensor& t);
 /// Throws ValueError for an undefined tensor.
-void check_defined(const char* op, const Tensor& t);
+inline void check_defined(const char* op, const Tensor& t) {
+  if (!t.defined()) [[unlikely]] throw_undefined(op);
+}
 /// Throws DtypeError unless both tensors have the same dtype.
-void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
+inline void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
+  check_defined(op, a);
+  check_defined(op, b);
+  if (a.dtype() != b.dtype()) [[unlikely]] throw_dtype_mismatch(op, a, b);
+}
 /// Throws DtypeError unless t is float32/float64.
-void check_floating(const char* op, const Tensor& t);
+inline void check_floating(const char* op, const Tensor& t) {
+  check_defined(op, t);
+  if (!is_floating(t.dtype())) [[unlikely]] throw_not_floating(op, t);
+}
 /// Throws DtypeError unless t is int64 (index tensors).
 void check_index_dtype(const char* op, const Tensor& t);
 /// Maps a possibly negative axis into [0, ndim); IndexError naming the op otherwise.
