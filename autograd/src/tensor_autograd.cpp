@@ -125,7 +125,7 @@ void TensorNode::release() {
   released_ = true;
 }
 
-const Tensor& TensorNode::saved(std::size_t i) const {
+void TensorNode::saved_failed(std::size_t i) const {
   if (released_ || i >= saved_.size()) {
     throw TapeError(std::string("backward: the tensors saved by '") + name() +
                     "' were already freed by an earlier backward(); pass BackwardOptions{.retain_graph = "
@@ -141,10 +141,11 @@ const Tensor& TensorNode::saved(std::size_t i) const {
        << " when recorded. Use an out-of-place op, or .clone() it before changing it";
     throw ValueError(os.str());
   }
-  return s.tensor;
+  throw TapeError(std::string("backward: saved tensor ") + std::to_string(i) + " of '" + name() +
+                  "' failed a check that it passes now");
 }
 
-void TensorNode::accumulate(Tensor g) { detail::add_into(grad_, std::move(g)); }
+void TensorNode::accumulate_more(Tensor g) { detail::add_into(grad_, std::move(g)); }
 
 void TensorNode::push(std::size_t i, Tensor&& gi) {
   TensorEdge& e = edges_[i];
@@ -158,8 +159,7 @@ void TensorNode::push(std::size_t i, Tensor&& gi) {
 }
 
 void TensorNode::backward(BackwardContext& ctx) {
-  Tensor g = std::move(grad_);
-  grad_ = Tensor();
+  Tensor g = std::move(grad_);  // leaves grad_ undefined: has_grad() is false until a new gradient arrives
   if (capture >= 0 && detail::tl_capture != nullptr) {
     detail::add_into(detail::tl_capture->grads[static_cast<std::size_t>(capture)], g);
   } else if (retained && detail::tl_capture == nullptr) {
