@@ -20,14 +20,6 @@ struct GradCapture {
 };
 thread_local GradCapture* tl_capture = nullptr;
 
-// A gradient may be adopted (kept without copying) and later accumulated into in place only if nothing
-// else can see its memory: its handle and storage are unshared and it is a plain contiguous block.
-bool exclusive(const Tensor& g) {
-  const TensorImpl* t = g.impl();
-  return t->refs.load(std::memory_order_relaxed) == 1 && t->storage.unique() && t->contiguous &&
-         t->offset == 0;
-}
-
 void add_into(Tensor& acc, Tensor g) {
   if (!acc.defined()) {
     acc = std::move(g);
@@ -202,6 +194,30 @@ void check_seed(const Tensor& out, const Tensor& seed) {
   detail::check_same_dtype("backward", out, seed);
 }
 
+// Backpropagates from `out` with the seed `user` (a caller's tensor), or with `owned` when `user` is null:
+// a seed made here and handed over, which the first backward may then overwrite in place.
+void run_backward(const Tensor& out, const Tensor* user, Tensor owned, BackwardOptions opts) {
+  const Tensor& grad = user != nullptr ? *user : owned;
+  detail::check_defined("backward", out);
+  if (!out.requires_grad()) {
+    throw ValueError("backward: this tensor does not require grad and has no recorded graph (no input "
+                     "called requires_grad_(), or it was computed under NoGradGuard)");
+  }
+  check_seed(out, grad);
+  if (out.is_leaf()) {
+    detail::accumulate_leaf(*out.impl(), grad.clone().detach());
+    return;
+  }
+  Tape& tape = tape_of(out, "backward");
+  TensorNode* node = out.impl()->node;
+  if (user == nullptr) {
+    node->accumulate(std::move(owned));
+  } else {
+    node->accumulate(grad.requires_grad() && !opts.create_graph ? grad.detach() : grad);
+  }
+  tape.backward(node->slot, 0.0, opts);
+}
+
 }  // namespace
 
 void Tensor::backward(BackwardOptions opts) const {
@@ -210,24 +226,10 @@ void Tensor::backward(BackwardOptions opts) const {
     throw ShapeError("backward: a gradient can be implicitly created only for a one-element output, got "
                      "shape " + shape_str(shape()) + "; pass the output's gradient: t.backward(grad)");
   }
-  backward(ones_like(*this), opts);
+  run_backward(*this, nullptr, ones_like(*this), opts);
 }
 
-void Tensor::backward(const Tensor& grad, BackwardOptions opts) const {
-  detail::check_defined("backward", *this);
-  if (!requires_grad()) {
-    throw ValueError("backward: this tensor does not require grad and has no recorded graph (no input "
-                     "called requires_grad_(), or it was computed under NoGradGuard)");
-  }
-  check_seed(*this, grad);
-  if (is_leaf()) {
-    detail::accumulate_leaf(*impl_, grad.clone().detach());
-    return;
-  }
-  Tape& tape = tape_of(*this, "backward");
-  impl_->node->accumulate(grad.requires_grad() && !opts.create_graph ? grad.detach() : grad);
-  tape.backward(impl_->node->slot, 0.0, opts);
-}
+void Tensor::backward(const Tensor& grad, BackwardOptions opts) const { run_backward(*this, &grad, Tensor(), opts); }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs, BackwardOptions opts) {

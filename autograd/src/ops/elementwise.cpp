@@ -60,6 +60,20 @@ class SubNode final : public TensorNode {
   const char* name() const override { return "sub"; }
 
  protected:
+  void apply_owned(BackwardContext& ctx, Tensor g) override {
+    // Only b wants a gradient (a - b with a constant a): negate g in place when nothing else sees it.
+    if (!creating() && !needs(0) && needs(1) && g.defined() && detail::exclusive(g)) {
+      dispatch_float(g.dtype(), "sub", [&]<class T>() {
+        T* p = g.impl()->data<T>();
+        const std::int64_t n = g.numel();
+        for (std::int64_t i = 0; i < n; ++i) p[i] = -p[i];
+      });
+      ++g.impl()->storage->version;
+      push(1, std::move(g));
+      return;
+    }
+    apply(ctx, g);
+  }
   void apply(BackwardContext&, const Tensor& g) override {
     push(0, g);
     if (needs(1)) push(1, neg(g));

@@ -199,6 +199,15 @@ Tensor map2(const Tensor& a, const Tensor& b, F f) {
   return out;
 }
 
+/// True when nothing else can see g's memory: its handle and storage are unshared and it is a plain
+/// contiguous block. Such a gradient may be adopted without a copy, accumulated into, or overwritten in
+/// place by the backward that owns it.
+inline bool exclusive(const Tensor& g) {
+  const TensorImpl* t = g.impl();
+  return t->refs.load(std::memory_order_relaxed) == 1 && t->storage.unique() && t->contiguous &&
+         t->offset == 0;
+}
+
 /// A 0-d tensor of dtype d holding v (for scalar operands).
 Tensor scalar_like(double v, Dtype d);
 
