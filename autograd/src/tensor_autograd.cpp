@@ -52,6 +52,20 @@ void accumulate_leaf(TensorImpl& leaf, Tensor g) {
     leaf.grad = own.impl_ref();
     return;
   }
+  // The usual step: same shape, both contiguous. add_() would check the same and go through a handle
+  // copy of leaf.grad (two atomic refcount updates).
+  TensorImpl& acc = *leaf.grad;
+  const TensorImpl& gi = *g.impl();
+  if (acc.contiguous && gi.contiguous && acc.dtype == gi.dtype && is_floating(acc.dtype) &&
+      same_shape(acc.shape, gi.shape)) {
+    dispatch_float(acc.dtype, "add_", [&]<class T>() {
+      T* p = acc.data<T>();
+      const T* q = gi.data<T>();
+      for (std::int64_t i = 0; i < acc.numel; ++i) p[i] = p[i] + q[i];
+    });
+    ++acc.storage->version;
+    return;
+  }
   Tensor(leaf.grad).add_(g);
 }
 
