@@ -161,6 +161,8 @@ void TensorImpl::operator delete(void* p) noexcept {
   ::operator delete(p);
 }
 
+void impl_free(TensorImpl* t) noexcept { delete t; }
+
 void TensorImpl::refresh() {
   numel = shape_numel(shape);
   bool c = true;

@@ -94,6 +94,7 @@ Storage* storage_new(std::size_t nbytes);
 void storage_free(Storage* s) noexcept;
 
 struct TensorImpl;
+/// Destroys an impl whose refcount reached 0 (out of line, so that decref stays small enough to inline).
 void impl_free(TensorImpl* t) noexcept;
 
 inline void incref(Storage* s) { s->refs.fetch_add(1, std::memory_order_relaxed); }
@@ -178,7 +179,7 @@ inline void incref(TensorImpl* t) { t->refs.fetch_add(1, std::memory_order_relax
 /// Drops a reference; the last owner skips the atomic read-modify-write, as decref(Storage*).
 inline void decref(TensorImpl* t) {
   if (t->refs.load(std::memory_order_acquire) == 1 || t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    delete t;
+    impl_free(t);
   }
 }
 
