@@ -186,6 +186,7 @@ inline void decref(TensorImpl* t) {
 /// dst = src, without the generic container machinery (shapes are copied on every op): for the usual
 /// 1 to 4 sizes an element-wise push into the inline buffer beats assign()'s two memmove calls.
 inline void copy_shape(Shape& dst, const Shape& src) {
+  if (&dst == &src) return;  // clear() would empty the source too
   dst.clear();
   for (std::int64_t v : src) dst.push_back(v);
 }
