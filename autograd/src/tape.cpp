@@ -10,8 +10,6 @@ namespace tg {
 
 namespace {
 
-std::atomic<std::size_t> g_memory_limit{0};
-
 // A stamp is (thread number << 40) | the thread's count of stamps drawn, so stamps never repeat and an
 // error can tell a Var of another thread's tape from one whose tape was reset. Thread numbers wrap after
 // 2^24 threads; a clash then needs an old handle whose count also matches, and only blurs a message.
@@ -79,7 +77,7 @@ Tape& default_tape() {
 }
 
 void check_tape_memory(std::size_t extra_bytes, const char* what) {
-  const std::size_t limit = g_memory_limit.load(std::memory_order_relaxed);
+  const std::size_t limit = tape_memory_limit();
   if (limit == 0) return;
   // The tape being grown is the active one; none is active while a thread's default tape is still being
   // built, whose first pushes must not ask Tape::active() (that would build it again, recursively).
@@ -99,8 +97,9 @@ void check_tape_memory(std::size_t extra_bytes, const char* what) {
 
 }  // namespace detail
 
-void set_tape_memory_limit(std::size_t bytes) { g_memory_limit.store(bytes, std::memory_order_relaxed); }
-std::size_t tape_memory_limit() { return g_memory_limit.load(std::memory_order_relaxed); }
+void set_tape_memory_limit(std::size_t bytes) {
+  detail::g_tape_memory_limit.store(bytes, std::memory_order_relaxed);
+}
 
 Tape::Tape(TapeOptions opts) : opts_(opts), stamp_(draw_stamp()) {
   slots_.push(Op::Leaf, 0);  // slot 0 is reserved: index 0 means "constant"
@@ -186,12 +185,14 @@ std::uint32_t Tape::push_leaves(const double* values, std::size_t n) {
 void Tape::refresh_room() {
   if (opts_.keep_values) {
     fast_end_ = 0;  // every push takes the slow path, which records the value
+    node_end_ = 0;
     return;
   }
   const std::size_t slots = slots_.room();
   const std::size_t args = args_.room() / 2;
   const std::size_t below_limit = kMaxSlots - std::min(kMaxSlots, slots_.size());
   fast_end_ = slots_.size() + std::min({slots, args, below_limit});
+  node_end_ = slots_.size() + std::min(slots, below_limit);
 }
 
 std::size_t Tape::bytes() const {
@@ -200,7 +201,7 @@ std::size_t Tape::bytes() const {
 }
 
 void Tape::note_saved(const void* storage, std::size_t nbytes, const char* op) {
-  const std::size_t limit = g_memory_limit.load(std::memory_order_relaxed);
+  const std::size_t limit = tape_memory_limit();
   if (limit == 0 || saved_storages_.contains(storage)) return;
   // The tensors an op saves are the activations a tape really holds (parameters saved by an op count
   // too); a storage saved by several ops (an input and the output of the next op, say) is counted once.
@@ -216,11 +217,9 @@ void Tape::too_many_slots() {
   throw TapeError("tape: more than 4294967280 recorded operations; reset the tape between steps");
 }
 
-std::uint32_t Tape::push_node(Node* node) {
+std::uint32_t Tape::push_node_slow() {
   const std::uint32_t slot = push_stmt(Op::Node, 0.0, 0);
   refresh_room();
-  node->slot = slot;
-  nodes_.emplace_back(slot, node);
   return slot;
 }
 

@@ -31,19 +31,6 @@ const char* dtype_name(Dtype d) {
   return "?";
 }
 
-std::size_t dtype_size(Dtype d) {
-  switch (d) {
-    case Dtype::Float32:
-      return 4;
-    case Dtype::Float64:
-    case Dtype::Int64:
-      return 8;
-    case Dtype::Bool:
-      return 1;
-  }
-  return 1;
-}
-
 namespace detail {
 
 namespace {
@@ -174,6 +161,8 @@ void TensorImpl::operator delete(void* p) noexcept {
   ::operator delete(p);
 }
 
+void impl_free(TensorImpl* t) noexcept { delete t; }
+
 void TensorImpl::refresh() {
   numel = shape_numel(shape);
   bool c = true;
@@ -184,8 +173,6 @@ void TensorImpl::refresh() {
   }
   contiguous = c;
 }
-
-void copy_shape(Shape& dst, const Shape& src) { dst.assign(src.begin(), src.end()); }
 
 Shape contiguous_strides(const Shape& shape) {
   Shape s(shape.size(), 1);
@@ -204,12 +191,13 @@ std::int64_t shape_numel(const Shape& shape) {
 }
 
 Tensor empty_impl(const Shape& shape, Dtype dtype) {
-  const std::size_t nd = shape.size();
   std::int64_t numel = 1;
+  bool negative = false;
   for (std::int64_t s : shape) {
-    if (s < 0) throw ShapeError("empty: negative size in shape " + shape_str(shape));
+    negative |= s < 0;
     numel *= s;
   }
+  if (negative) [[unlikely]] throw ShapeError("empty: negative size in shape " + shape_str(shape));
   Ref<Storage> storage(storage_new(static_cast<std::size_t>(numel) * dtype_size(dtype)));
   auto* t = new TensorImpl;
   Ref<TensorImpl> ref(t);
@@ -217,34 +205,29 @@ Tensor empty_impl(const Shape& shape, Dtype dtype) {
   t->dtype = dtype;
   t->numel = numel;
   copy_shape(t->shape, shape);
-  t->strides.resize(nd, boost::container::default_init);
+  const std::size_t nd = shape.size();
+  for (std::size_t i = 0; i < nd; ++i) t->strides.push_back(1);
   std::int64_t acc = 1;
+  std::int64_t* st = t->strides.data();
   for (std::size_t i = nd; i-- > 0;) {
-    t->strides[i] = acc;
+    st[i] = acc;
     acc *= std::max<std::int64_t>(shape[i], 1);
   }
   return Tensor(std::move(ref));
 }
 
-void check_defined(const char* op, const Tensor& t) {
-  if (!t.defined()) throw ValueError(std::string(op) + ": the tensor is undefined (default-constructed)");
+void throw_undefined(const char* op) {
+  throw ValueError(std::string(op) + ": the tensor is undefined (default-constructed)");
 }
 
-void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
-  check_defined(op, a);
-  check_defined(op, b);
-  if (a.dtype() != b.dtype()) {
-    throw DtypeError(std::string(op) + ": dtype mismatch, " + label_prefix(a) + dtype_name(a.dtype()) + " and " +
-                     label_prefix(b) + dtype_name(b.dtype()) + "; convert one with .to(dtype) first");
-  }
+void throw_dtype_mismatch(const char* op, const Tensor& a, const Tensor& b) {
+  throw DtypeError(std::string(op) + ": dtype mismatch, " + label_prefix(a) + dtype_name(a.dtype()) + " and " +
+                   label_prefix(b) + dtype_name(b.dtype()) + "; convert one with .to(dtype) first");
 }
 
-void check_floating(const char* op, const Tensor& t) {
-  check_defined(op, t);
-  if (!is_floating(t.dtype())) {
-    throw DtypeError(std::string(op) + ": expected a float32 or float64 tensor, got " +
-                     dtype_name(t.dtype()) + "; convert it with .to(tg::kFloat32)");
-  }
+void throw_not_floating(const char* op, const Tensor& t) {
+  throw DtypeError(std::string(op) + ": expected a float32 or float64 tensor, got " + dtype_name(t.dtype()) +
+                   "; convert it with .to(tg::kFloat32)");
 }
 
 void check_index_dtype(const char* op, const Tensor& t) {
@@ -277,7 +260,7 @@ std::string label_prefix(const Tensor& t) { return t.defined() ? quoted_prefix(t
 std::string operand_str(const Tensor& t) { return label_prefix(t) + shape_str(t.shape()); }
 
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b, std::string_view la, std::string_view lb) {
-  if (a == b) return a;
+  if (same_shape(a, b)) return a;
   const std::size_t n = std::max(a.size(), b.size());
   Shape out(n, 1);
   for (std::size_t i = 0; i < n; ++i) {
@@ -368,7 +351,19 @@ Tensor Tensor::grad() const {
 
 void Tensor::zero_grad() const {
   check_defined("zero_grad", *this);
-  if (impl_->grad) Tensor(impl_->grad).zero_();
+  detail::TensorImpl* g = impl_->grad.get();
+  if (g == nullptr) return;
+  if (g->contiguous && !(grad_enabled() && g->requires_grad)) {
+    // What zero_() does here, without a handle copy of the gradient (two atomic refcount updates).
+    if (g->numel > 0) {
+      const std::size_t esize = dtype_size(g->dtype);
+      std::memset(static_cast<char*>(g->storage->data) + static_cast<std::size_t>(g->offset) * esize, 0,
+                  static_cast<std::size_t>(g->numel) * esize);
+    }
+    ++g->storage->version;
+    return;
+  }
+  Tensor(impl_->grad).zero_();
 }
 
 Tensor& Tensor::retain_grad() {

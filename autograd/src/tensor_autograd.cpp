@@ -20,14 +20,6 @@ struct GradCapture {
 };
 thread_local GradCapture* tl_capture = nullptr;
 
-// A gradient may be adopted (kept without copying) and later accumulated into in place only if nothing
-// else can see its memory: its handle and storage are unshared and it is a plain contiguous block.
-bool exclusive(const Tensor& g) {
-  const TensorImpl* t = g.impl();
-  return t->refs.load(std::memory_order_relaxed) == 1 && t->storage.unique() && t->contiguous &&
-         t->offset == 0;
-}
-
 void add_into(Tensor& acc, Tensor g) {
   if (!acc.defined()) {
     acc = std::move(g);
@@ -60,18 +52,32 @@ void accumulate_leaf(TensorImpl& leaf, Tensor g) {
     leaf.grad = own.impl_ref();
     return;
   }
+  // The usual step: same shape, both contiguous. add_() would check the same and go through a handle
+  // copy of leaf.grad (two atomic refcount updates).
+  TensorImpl& acc = *leaf.grad;
+  const TensorImpl& gi = *g.impl();
+  if (acc.contiguous && gi.contiguous && acc.dtype == gi.dtype && is_floating(acc.dtype) &&
+      same_shape(acc.shape, gi.shape)) {
+    dispatch_float(acc.dtype, "add_", [&]<class T>() {
+      T* p = acc.data<T>();
+      const T* q = gi.data<T>();
+      for (std::int64_t i = 0; i < acc.numel; ++i) p[i] = p[i] + q[i];
+    });
+    ++acc.storage->version;
+    return;
+  }
   Tensor(leaf.grad).add_(g);
 }
 
 Tensor sum_to(const Tensor& g, const Shape& shape) {
-  if (g.shape() == shape) return g;
+  if (same_shape(g.shape(), shape)) return g;
   const std::size_t lead = g.shape().size() - shape.size();
   Shape dims;
   for (std::size_t i = 0; i < g.shape().size(); ++i) {
     if (i < lead || (shape[i - lead] == 1 && g.shape()[i] != 1)) dims.push_back(static_cast<std::int64_t>(i));
   }
   Tensor s = dims.empty() ? g : sum(g, dims, true);
-  return s.shape() == shape ? s : reshape(s, shape);
+  return same_shape(s.shape(), shape) ? s : reshape(s, shape);
 }
 
 }  // namespace detail
@@ -79,7 +85,7 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
 void TensorNode::add_input(const Tensor& t) {
   if (detail::tensor_tools_on()) [[unlikely]] detail::trace_input(*this, t);
   TensorEdge& e = edges_.emplace_back();
-  e.shape = t.shape();
+  detail::copy_shape(e.shape, t.shape());
   if (t.requires_grad()) {
     detail::TensorImpl* impl = t.impl();
     if (impl->node != nullptr) {
@@ -109,7 +115,7 @@ void TensorNode::save(const Tensor& t) {
 }
 
 void TensorNode::finish(Tensor& out) {
-  out_shape_ = out.shape();
+  detail::copy_shape(out_shape_, out.shape());
   out_dtype_ = out.dtype();
   if (detail::tensor_tools_on()) [[unlikely]] detail::trace_output(*this, out);
   Tape& tape = Tape::active();
@@ -125,7 +131,7 @@ void TensorNode::release() {
   released_ = true;
 }
 
-const Tensor& TensorNode::saved(std::size_t i) const {
+void TensorNode::saved_failed(std::size_t i) const {
   if (released_ || i >= saved_.size()) {
     throw TapeError(std::string("backward: the tensors saved by '") + name() +
                     "' were already freed by an earlier backward(); pass BackwardOptions{.retain_graph = "
@@ -141,15 +147,16 @@ const Tensor& TensorNode::saved(std::size_t i) const {
        << " when recorded. Use an out-of-place op, or .clone() it before changing it";
     throw ValueError(os.str());
   }
-  return s.tensor;
+  throw TapeError(std::string("backward: saved tensor ") + std::to_string(i) + " of '" + name() +
+                  "' failed a check that it passes now");
 }
 
-void TensorNode::accumulate(Tensor g) { detail::add_into(grad_, std::move(g)); }
+void TensorNode::accumulate_more(Tensor g) { detail::add_into(grad_, std::move(g)); }
 
-void TensorNode::push(std::size_t i, Tensor gi) {
+void TensorNode::push(std::size_t i, Tensor&& gi) {
   TensorEdge& e = edges_[i];
   if (!e.live() || !gi.defined()) return;
-  if (gi.shape() != e.shape) gi = detail::sum_to(gi, e.shape);
+  if (!detail::same_shape(gi.shape(), e.shape)) gi = detail::sum_to(gi, e.shape);
   if (e.node != nullptr) {
     e.node->accumulate(std::move(gi));
   } else {
@@ -158,8 +165,7 @@ void TensorNode::push(std::size_t i, Tensor gi) {
 }
 
 void TensorNode::backward(BackwardContext& ctx) {
-  Tensor g = std::move(grad_);
-  grad_ = Tensor();
+  Tensor g = std::move(grad_);  // leaves grad_ undefined: has_grad() is false until a new gradient arrives
   if (capture >= 0 && detail::tl_capture != nullptr) {
     detail::add_into(detail::tl_capture->grads[static_cast<std::size_t>(capture)], g);
   } else if (retained && detail::tl_capture == nullptr) {
@@ -202,6 +208,30 @@ void check_seed(const Tensor& out, const Tensor& seed) {
   detail::check_same_dtype("backward", out, seed);
 }
 
+// Backpropagates from `out` with the seed `user` (a caller's tensor), or with `owned` when `user` is null:
+// a seed made here and handed over, which the first backward may then overwrite in place.
+void run_backward(const Tensor& out, const Tensor* user, Tensor owned, BackwardOptions opts) {
+  const Tensor& grad = user != nullptr ? *user : owned;
+  detail::check_defined("backward", out);
+  if (!out.requires_grad()) {
+    throw ValueError("backward: this tensor does not require grad and has no recorded graph (no input "
+                     "called requires_grad_(), or it was computed under NoGradGuard)");
+  }
+  check_seed(out, grad);
+  if (out.is_leaf()) {
+    detail::accumulate_leaf(*out.impl(), grad.clone().detach());
+    return;
+  }
+  Tape& tape = tape_of(out, "backward");
+  TensorNode* node = out.impl()->node;
+  if (user == nullptr) {
+    node->accumulate(std::move(owned));
+  } else {
+    node->accumulate(grad.requires_grad() && !opts.create_graph ? grad.detach() : grad);
+  }
+  tape.backward(node->slot, 0.0, opts);
+}
+
 }  // namespace
 
 void Tensor::backward(BackwardOptions opts) const {
@@ -210,24 +240,10 @@ void Tensor::backward(BackwardOptions opts) const {
     throw ShapeError("backward: a gradient can be implicitly created only for a one-element output, got "
                      "shape " + detail::operand_str(*this) + "; pass the output's gradient: t.backward(grad)");
   }
-  backward(ones_like(*this), opts);
+  run_backward(*this, nullptr, ones_like(*this), opts);
 }
 
-void Tensor::backward(const Tensor& grad, BackwardOptions opts) const {
-  detail::check_defined("backward", *this);
-  if (!requires_grad()) {
-    throw ValueError("backward: this tensor does not require grad and has no recorded graph (no input "
-                     "called requires_grad_(), or it was computed under NoGradGuard)");
-  }
-  check_seed(*this, grad);
-  if (is_leaf()) {
-    detail::accumulate_leaf(*impl_, grad.clone().detach());
-    return;
-  }
-  Tape& tape = tape_of(*this, "backward");
-  impl_->node->accumulate(grad.requires_grad() && !opts.create_graph ? grad.detach() : grad);
-  tape.backward(impl_->node->slot, 0.0, opts);
-}
+void Tensor::backward(const Tensor& grad, BackwardOptions opts) const { run_backward(*this, &grad, Tensor(), opts); }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs, BackwardOptions opts) {

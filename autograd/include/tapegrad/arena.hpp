@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdlib>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -24,15 +25,22 @@ class Arena {
   Arena() = default;
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
-  ~Arena() { reset(); }
+  ~Arena() {
+    reset();
+    std::free(dtors_);
+  }
 
   /// Constructs a T in the arena and returns a pointer valid until reset().
   template <class T, class... Args>
   T* make(Args&&... args) {
+    // Room for the destructor record first: once T is constructed, registering it cannot fail.
+    if constexpr (!std::is_trivially_destructible_v<T>) {
+      if (ndtors_ == cap_dtors_) [[unlikely]] grow_dtors();
+    }
     void* mem = allocate(sizeof(T), alignof(T));
     T* obj = ::new (mem) T(std::forward<Args>(args)...);
     if constexpr (!std::is_trivially_destructible_v<T>) {
-      dtors_.push_back({obj, [](void* p) { static_cast<T*>(p)->~T(); }});
+      dtors_[ndtors_++] = {obj, [](void* p) { static_cast<T*>(p)->~T(); }};
     }
     return obj;
   }
@@ -51,10 +59,8 @@ class Arena {
 
   /// Destroys every object (newest first) and makes all blocks reusable. O(objects with destructors).
   void reset() noexcept {
-    for (auto it = dtors_.rbegin(); it != dtors_.rend(); ++it) {
-      it->destroy(it->obj);
-    }
-    dtors_.clear();
+    for (std::size_t i = ndtors_; i-- > 0;) dtors_[i].destroy(dtors_[i].obj);
+    ndtors_ = 0;
     block_ = 0;
     used_ = 0;
     bytes_in_use_ = 0;
@@ -94,6 +100,15 @@ class Arena {
     block_ = i;
   }
 
+  // A plain growable array rather than std::vector: make() then inlines one compare and one store.
+  void grow_dtors() {
+    const std::size_t cap = cap_dtors_ ? 2 * cap_dtors_ : 256;
+    void* p = std::realloc(dtors_, cap * sizeof(Dtor));
+    if (p == nullptr) throw std::bad_alloc();
+    dtors_ = static_cast<Dtor*>(p);
+    cap_dtors_ = cap;
+  }
+
   static Block make_block(std::size_t need) {
     std::size_t size = need > kBlock ? need : kBlock;
     // Tensor nodes and their saved shapes live here, so a recording of tensor ops meets the cap too.
@@ -102,7 +117,9 @@ class Arena {
   }
 
   std::vector<Block> blocks_;
-  std::vector<Dtor> dtors_;
+  Dtor* dtors_ = nullptr;  // malloc'ed; Dtor is trivially copyable
+  std::size_t ndtors_ = 0;
+  std::size_t cap_dtors_ = 0;
   std::size_t block_ = 0;
   std::size_t used_ = 0;
   std::size_t bytes_in_use_ = 0;

@@ -332,7 +332,14 @@ class Tape {
     return slot;
   }
   /// Records a coarse node; the node is owned by the tape's arena. Returns its slot.
-  std::uint32_t push_node(Node* node);
+  std::uint32_t push_node(Node* node) {
+    // A node takes a slot and no arguments: below node_end_ it fits without any check.
+    const std::uint32_t slot =
+        slots_.size() < node_end_ ? append(Op::Node, args_.size()) : push_node_slow();
+    node->slot = slot;
+    nodes_.emplace_back(slot, node);
+    return slot;
+  }
   /// The arena that owns nodes and their saved data until reset().
   Arena& arena() { return arena_; }
   /// Attaches a describing node (arena-owned, never swept) to the scalar statement at slot i, so that the
@@ -369,6 +376,7 @@ class Tape {
     return static_cast<std::uint32_t>(slot);
   }
   std::uint32_t push_slow(Op op, double v, std::size_t nargs, const std::uint32_t* idx, const double* p);
+  std::uint32_t push_node_slow();
   void refresh_room();
   std::uint32_t push_stmt(Op op, double v, std::size_t nargs) {
     (void)nargs;
@@ -389,6 +397,8 @@ class Tape {
   TapeOptions opts_;
   std::uint64_t stamp_;
   std::size_t fast_end_ = 0;                 // slot count below which the fast path may record
+  // The same for nodes, which need no argument room (a tape of tensor ops never grows the arguments).
+  std::size_t node_end_ = 0;
   // Per slot: opcode, and the end offset of its arguments (slot i's are [end[i-1], end[i]); end[0] = 0).
   detail::PodPair<Op, std::uint32_t> slots_;
   // Per argument: its slot and the local partial derivative.
@@ -462,8 +472,13 @@ inline void reset_tape() { Tape::active().reset(); }
 /// Sets the byte limit of any one tape's recording (0 = unlimited, the default); a tape that outgrows it
 /// throws a TapeError instead of exhausting the machine's memory.
 void set_tape_memory_limit(std::size_t bytes);
+namespace detail {
+/// The limit behind set_tape_memory_limit; inline so that every tensor op's save() reads it in place.
+inline std::atomic<std::size_t> g_tape_memory_limit{0};
+}  // namespace detail
+
 /// The current limit set by set_tape_memory_limit (0 = unlimited).
-std::size_t tape_memory_limit();
+inline std::size_t tape_memory_limit() { return detail::g_tape_memory_limit.load(std::memory_order_relaxed); }
 
 inline Tape& Tape::active() {
   Tape* t = detail::tl_active_tape;

@@ -43,7 +43,7 @@ inline constexpr Dtype kBool = Dtype::Bool;
 /// "float32", "float64", "int64" or "bool".
 const char* dtype_name(Dtype d);
 /// Bytes per element.
-std::size_t dtype_size(Dtype d);
+inline std::size_t dtype_size(Dtype d) { return d == Dtype::Float32 ? 4 : (d == Dtype::Bool ? 1 : 8); }
 /// True for float32 and float64 (the dtypes gradients flow through).
 inline bool is_floating(Dtype d) { return d == Dtype::Float32 || d == Dtype::Float64; }
 
@@ -94,11 +94,17 @@ Storage* storage_new(std::size_t nbytes);
 void storage_free(Storage* s) noexcept;
 
 struct TensorImpl;
+/// Destroys an impl whose refcount reached 0 (out of line, so that decref stays small enough to inline).
 void impl_free(TensorImpl* t) noexcept;
 
 inline void incref(Storage* s) { s->refs.fetch_add(1, std::memory_order_relaxed); }
+/// Drops a reference. The last owner (the common case: a temporary) frees without an atomic
+/// read-modify-write: while the count is 1 and the caller holds that reference, no other thread holds one
+/// to copy, and the acquire load orders this free after every other owner's release.
 inline void decref(Storage* s) {
-  if (s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) storage_free(s);
+  if (s->refs.load(std::memory_order_acquire) == 1 || s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    storage_free(s);
+  }
 }
 
 /// An intrusive reference-counting pointer (T has `refs`; incref/decref are found by lookup).
@@ -170,12 +176,31 @@ struct TensorImpl {
 };
 
 inline void incref(TensorImpl* t) { t->refs.fetch_add(1, std::memory_order_relaxed); }
+/// Drops a reference; the last owner skips the atomic read-modify-write, as decref(Storage*).
 inline void decref(TensorImpl* t) {
-  if (t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete t;
+  if (t->refs.load(std::memory_order_acquire) == 1 || t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    impl_free(t);
+  }
 }
 
-/// dst = src, without the generic container machinery (shapes are copied on every op).
-void copy_shape(Shape& dst, const Shape& src);
+/// dst = src, without the generic container machinery (shapes are copied on every op): for the usual
+/// 1 to 4 sizes an element-wise push into the inline buffer beats assign()'s two memmove calls.
+inline void copy_shape(Shape& dst, const Shape& src) {
+  if (&dst == &src) return;  // clear() would empty the source too
+  dst.clear();
+  for (std::int64_t v : src) dst.push_back(v);
+}
+/// a == b as a plain loop: Shape's operator== calls memcmp, a library call for one to four sizes.
+inline bool same_shape(const Shape& a, const Shape& b) {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const std::int64_t* pa = a.data();
+  const std::int64_t* pb = b.data();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (pa[i] != pb[i]) return false;
+  }
+  return true;
+}
 /// Row-major (C order) strides of a shape.
 Shape contiguous_strides(const Shape& shape);
 /// Product of the sizes.

@@ -53,7 +53,13 @@ class TensorNode : public Node {
   /// The output's dtype.
   Dtype output_dtype() const { return out_dtype_; }
   /// Adds g to the gradient of the output (used by the sweep and the backward entry points).
-  void accumulate(Tensor g);
+  void accumulate(Tensor g) {
+    if (!grad_.defined()) {
+      grad_ = std::move(g);  // the first gradient to arrive is adopted as is
+      return;
+    }
+    accumulate_more(std::move(g));
+  }
 
   // --- recording (used by ops) -----------------------------------------------------------------------
   /// Appends an input edge (a no-gradient edge when the input does not require grad).
@@ -92,13 +98,27 @@ class TensorNode : public Node {
   /// True when input i wants a gradient.
   bool needs(std::size_t i) const { return edges_[i].live(); }
   /// Sends gradient gi to input i (summed to its shape first when broadcasting widened it).
-  void push(std::size_t i, Tensor gi);
+  void push(std::size_t i, Tensor&& gi);
+  /// Same, sharing gi; nothing is copied when input i wants no gradient.
+  void push(std::size_t i, const Tensor& gi) {
+    if (edges_[i].live() && gi.defined()) push(i, Tensor(gi));
+  }
   /// Saved tensor i; throws ValueError if it was modified in place since it was saved.
-  const Tensor& saved(std::size_t i) const;
+  const Tensor& saved(std::size_t i) const {
+    if (!released_ && i < saved_.size()) [[likely]] {
+      const SavedTensor& s = saved_[i];
+      if (!s.tensor.defined() || s.tensor.version() == s.version) [[likely]] return s.tensor;
+    }
+    saved_failed(i);
+  }
   /// True while backward runs with create_graph (the formulas are then recorded).
   bool creating() const { return creating_; }
 
  private:
+  // The out-of-line halves of accumulate() and saved().
+  void accumulate_more(Tensor g);
+  [[noreturn]] void saved_failed(std::size_t i) const;
+
   Tensor grad_;
   boost::container::small_vector<TensorEdge, 2> edges_;
   boost::container::small_vector<SavedTensor, 2> saved_;

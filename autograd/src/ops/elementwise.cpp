@@ -15,8 +15,11 @@ template <class F>
 Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, F f) {
   detail::check_same_dtype(op, a, b);
   detail::check_floating(op, a);
-  const Shape shape = detail::broadcast_shapes(op, a, b);
-  Tensor out = detail::new_tensor(shape, a.dtype());
+  // Equal shapes (the usual case) skip the broadcast and its copy of the shape.
+  Tensor out = detail::same_shape(a.shape(), b.shape())
+                   ? detail::new_tensor(a.shape(), a.dtype())
+                   : detail::new_tensor(detail::broadcast_shapes(op, a, b), a.dtype());
+  const Shape& shape = out.shape();
   dispatch_float(a.dtype(), op, [&]<class T>() {
     detail::map_binary<T, T, T>(*a.impl(), *b.impl(), shape, out.numel(), out.impl()->data<T>(),
                                 [&](T x, T y) -> T { return f(x, y); });
@@ -57,6 +60,20 @@ class SubNode final : public TensorNode {
   const char* name() const override { return "sub"; }
 
  protected:
+  void apply_owned(BackwardContext& ctx, Tensor g) override {
+    // Only b wants a gradient (a - b with a constant a): negate g in place when nothing else sees it.
+    if (!creating() && !needs(0) && needs(1) && g.defined() && detail::exclusive(g)) {
+      dispatch_float(g.dtype(), "sub", [&]<class T>() {
+        T* p = g.impl()->data<T>();
+        const std::int64_t n = g.numel();
+        for (std::int64_t i = 0; i < n; ++i) p[i] = -p[i];
+      });
+      ++g.impl()->storage->version;
+      push(1, std::move(g));
+      return;
+    }
+    apply(ctx, g);
+  }
   void apply(BackwardContext&, const Tensor& g) override {
     push(0, g);
     if (needs(1)) push(1, neg(g));
@@ -72,7 +89,7 @@ class MulNode final : public TensorNode {
   void apply(BackwardContext&, const Tensor& g) override {
     const Tensor& a = saved(0);
     const Tensor& b = saved(1);
-    if (!creating() && a.impl() == b.impl() && a.shape() == g.shape()) {
+    if (!creating() && a.impl() == b.impl() && detail::same_shape(a.shape(), g.shape())) {
       // x * x: both contributions 2 g x in one pass.
       push(0, detail::map2(g, a, [](auto gv, auto xv) { return 2 * gv * xv; }));
       return;

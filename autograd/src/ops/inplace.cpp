@@ -37,7 +37,7 @@ template <class F>
 Tensor& update(const char* op, Tensor& self, const Tensor& other, F f) {
   check_inplace(op, self, &other);
   detail::check_same_dtype(op, self, other);
-  if (self.is_contiguous() && other.is_contiguous() && self.shape() == other.shape()) {
+  if (self.is_contiguous() && other.is_contiguous() && detail::same_shape(self.shape(), other.shape())) {
     detail::dispatch_float(self.dtype(), op, [&]<class T>() {
       T* p = self.impl()->data<T>();
       const T* q = other.impl()->data<T>();

@@ -55,12 +55,25 @@ D convert(S v) {
   return static_cast<D>(v);
 }
 
+// The throwing halves of the checks below, out of line so that every op inlines only the tests.
+[[noreturn]] void throw_undefined(const char* op);
+[[noreturn]] void throw_dtype_mismatch(const char* op, const Tensor& a, const Tensor& b);
+[[noreturn]] void throw_not_floating(const char* op, const Tensor& t);
 /// Throws ValueError for an undefined tensor.
-void check_defined(const char* op, const Tensor& t);
+inline void check_defined(const char* op, const Tensor& t) {
+  if (!t.defined()) [[unlikely]] throw_undefined(op);
+}
 /// Throws DtypeError unless both tensors have the same dtype.
-void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
+inline void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
+  check_defined(op, a);
+  check_defined(op, b);
+  if (a.dtype() != b.dtype()) [[unlikely]] throw_dtype_mismatch(op, a, b);
+}
 /// Throws DtypeError unless t is float32/float64.
-void check_floating(const char* op, const Tensor& t);
+inline void check_floating(const char* op, const Tensor& t) {
+  check_defined(op, t);
+  if (!is_floating(t.dtype())) [[unlikely]] throw_not_floating(op, t);
+}
 /// Throws DtypeError unless t is int64 (index tensors).
 void check_index_dtype(const char* op, const Tensor& t);
 /// Maps a possibly negative axis into [0, ndim); IndexError naming the op otherwise.
@@ -188,13 +201,23 @@ void copy_into(const Tensor& dst, const Tensor& src);
 /// fused backward kernels.
 template <class F>
 Tensor map2(const Tensor& a, const Tensor& b, F f) {
-  const Shape shape = a.shape() == b.shape() ? a.shape() : broadcast_shapes("map2", a.shape(), b.shape());
-  Tensor out = new_tensor(shape, a.dtype());
+  Tensor out = same_shape(a.shape(), b.shape()) ? new_tensor(a.shape(), a.dtype())
+                                                : new_tensor(broadcast_shapes("map2", a.shape(), b.shape()), a.dtype());
+  const Shape& shape = out.shape();
   dispatch_float(a.dtype(), "map2", [&]<class T>() {
     map_binary<T, T, T>(*a.impl(), *b.impl(), shape, out.numel(), out.impl()->data<T>(),
                         [&](T x, T y) -> T { return f(x, y); });
   });
   return out;
+}
+
+/// True when nothing else can see g's memory: its handle and storage are unshared and it is a plain
+/// contiguous block. Such a gradient may be adopted without a copy, accumulated into, or overwritten in
+/// place by the backward that owns it.
+inline bool exclusive(const Tensor& g) {
+  const TensorImpl* t = g.impl();
+  return t->refs.load(std::memory_order_relaxed) == 1 && t->storage.unique() && t->contiguous &&
+         t->offset == 0;
 }
 
 /// A 0-d tensor of dtype d holding v (for scalar operands).

@@ -117,10 +117,15 @@ Tensor mm(const Mat& A, const Mat& B, const Shape& shape) {
       return detail::copy_contiguous(
           detail::make_view(*x.t, {x.rows, x.cols}, {x.sr, x.sc}, x.t->storage_offset()));
     };
-    const Tensor ca = copy_a ? pack(A) : *A.t;
-    const Tensor cb = copy_b ? pack(B) : *B.t;
-    matmul_kernel<T>(ca.impl()->data<T>(), copy_a ? k : A.sr, copy_a ? 1 : A.sc, cb.impl()->data<T>(),
-                     copy_b ? n : B.sr, copy_b ? 1 : B.sc, c, m, n, k);
+    // Pointers, not handle copies: a copied handle costs two atomic refcount updates per operand.
+    Tensor ca;
+    Tensor cb;
+    if (copy_a) ca = pack(A);
+    if (copy_b) cb = pack(B);
+    const T* pa = (copy_a ? ca : *A.t).impl()->template data<T>();
+    const T* pb = (copy_b ? cb : *B.t).impl()->template data<T>();
+    matmul_kernel<T>(pa, copy_a ? k : A.sr, copy_a ? 1 : A.sc, pb, copy_b ? n : B.sr, copy_b ? 1 : B.sc, c, m,
+                     n, k);
   });
   return out;
 }

@@ -60,8 +60,6 @@ Tensor fold(const Tensor& x, const Reduction& r, T init, F f) {
   Tensor out = detail::new_tensor(r.out, x.dtype());
   T* o = out.impl()->data<T>();
   const std::int64_t n = out.numel();
-  for (std::int64_t i = 0; i < n; ++i) o[i] = init;
-  const Shape rs = result_strides(r);
   const T* px = x.impl()->data<T>();
   if (n == 1 && x.is_contiguous()) {
     T acc = init;
@@ -69,6 +67,8 @@ Tensor fold(const Tensor& x, const Reduction& r, T init, F f) {
     o[0] = acc;
     return out;
   }
+  for (std::int64_t i = 0; i < n; ++i) o[i] = init;
+  const Shape rs = result_strides(r);
   detail::for_each_run<2>(x.shape(), {&x.strides(), &rs}, [&](const auto& off, const auto& in, std::int64_t m) {
     const T* p = px + off[0];
     T* q = o + off[1];
@@ -208,6 +208,22 @@ Tensor arg_extremum(const char* op, const Tensor& x, std::int64_t dim, bool keep
 
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
   detail::check_floating("sum", x);
+  const std::size_t nd = x.shape().size();
+  if (dims.empty() && !keepdim && x.is_contiguous() && nd < 64) {
+    // The sum of everything (a loss): no reduction plan, the same additions in the same order as fold().
+    Tensor out = detail::new_tensor({}, x.dtype());
+    detail::dispatch_float(x.dtype(), "sum", [&]<class T>() {
+      const T* px = x.impl()->data<T>();
+      T acc = T(0);
+      for (std::int64_t i = 0; i < x.numel(); ++i) acc = acc + px[i];
+      *out.impl()->data<T>() = acc;
+    });
+    if (!detail::any_requires_grad({&x})) return out;
+    auto* n = detail::make_node<SumNode>(Shape(nd, 1), (std::uint64_t{1} << nd) - 1);
+    n->add_input(x);
+    n->finish(out);
+    return out;
+  }
   const Reduction r = plan("sum", x, dims, keepdim);
   Tensor out = detail::dispatch_float(x.dtype(), "sum", [&]<class T>() {
     return fold<T>(x, r, T(0), [](T a, T b) { return a + b; });

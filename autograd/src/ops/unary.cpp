@@ -21,6 +21,39 @@ class UnaryNode final : public TensorNode {
   const char* name() const override { return Op::name; }
 
  protected:
+  void apply_owned(BackwardContext& ctx, Tensor g) override {
+    if constexpr (requires { Op::passes_grad; }) {
+      push(0, std::move(g));  // d = dx: the gradient goes on as it is
+      return;
+    }
+    if constexpr (requires { Op::template df<double>(0.0, 0.0, 0.0, 0.0, 0.0); }) {
+      // A gradient nothing else can see is overwritten with the input's gradient instead of allocating
+      // a new tensor (not when recording: the recorded formula needs g as it is).
+      if (!creating() && g.defined() && detail::exclusive(g)) {
+        const Tensor none;
+        const Tensor& x = (Op::saves & kX) ? saved(0) : none;
+        const Tensor& y = (Op::saves & kY) ? saved((Op::saves & kX) ? 1 : 0) : none;
+        if (elementwise_with(x, g) && elementwise_with(y, g)) {
+          detail::dispatch_float(g.dtype(), Op::name, [&]<class T>() {
+            T* pg = g.impl()->data<T>();
+            const T* px = x.defined() ? x.impl()->data<T>() : nullptr;
+            const T* py = y.defined() ? y.impl()->data<T>() : nullptr;
+            const T tp = static_cast<T>(p_);
+            const T tq = static_cast<T>(q_);
+            const std::int64_t n = g.numel();
+            for (std::int64_t i = 0; i < n; ++i) {
+              pg[i] = Op::df(pg[i], px ? px[i] : T(0), py ? py[i] : T(0), tp, tq);
+            }
+          });
+          ++g.impl()->storage->version;
+          push(0, std::move(g));
+          return;
+        }
+      }
+    }
+    apply(ctx, g);
+  }
+
   void apply(BackwardContext&, const Tensor& g) override {
     const Tensor none;
     const Tensor& x = (Op::saves & kX) ? saved(0) : none;
@@ -36,6 +69,11 @@ class UnaryNode final : public TensorNode {
   }
 
  private:
+  // t (a saved input or output) is undefined, or lines up element for element with g.
+  static bool elementwise_with(const Tensor& t, const Tensor& g) {
+    return !t.defined() || (t.is_contiguous() && t.dtype() == g.dtype() && detail::same_shape(t.shape(), g.shape()));
+  }
+
   double p_;
   double q_;
 };
@@ -69,6 +107,7 @@ struct NegOp {
   static constexpr const char* name = "neg";
   static constexpr int saves = 0;
   template <class T> static T f(T x, T, T) { return -x; }
+  template <class T> static T df(T g, T, T, T, T) { return -g; }
   static Tensor grad(const Tensor& g, const Tensor&, const Tensor&, double, double) { return neg(g); }
 };
 struct ExpOp {  // d e^x = e^x
@@ -117,6 +156,7 @@ struct TanhOp {  // d tanh = 1 - tanh²
   static Tensor fused_grad(const Tensor& g, const Tensor& y) {
     return detail::map2(g, y, [](auto gv, auto yv) { return gv * (1 - yv * yv); });
   }
+  template <class T> static T df(T gv, T, T yv, T, T) { return gv * (1 - yv * yv); }
 };
 struct SigmoidOp {  // d σ = σ(1 - σ)
   static constexpr const char* name = "sigmoid";
@@ -128,6 +168,7 @@ struct SigmoidOp {  // d σ = σ(1 - σ)
   static Tensor fused_grad(const Tensor& g, const Tensor& y) {
     return detail::map2(g, y, [](auto gv, auto yv) { return gv * (yv * (1 - yv)); });
   }
+  template <class T> static T df(T gv, T, T yv, T, T) { return gv * (yv * (1 - yv)); }
 };
 struct ReluOp {  // d relu = 1 for x > 0, else 0
   static constexpr const char* name = "relu";
@@ -139,6 +180,7 @@ struct ReluOp {  // d relu = 1 for x > 0, else 0
   static Tensor fused_grad(const Tensor& g, const Tensor& y) {
     return detail::map2(g, y, [](auto gv, auto yv) { return yv > 0 ? gv : decltype(gv)(0); });
   }
+  template <class T> static T df(T gv, T, T yv, T, T) { return yv > 0 ? gv : T(0); }
 };
 struct LeakyReluOp {  // d = 1 for x > 0, else slope
   static constexpr const char* name = "leaky_relu";
@@ -222,24 +264,28 @@ struct AddScalarOp {  // d(x + s) = dx
   static constexpr const char* name = "add";
   static constexpr int saves = 0;
   template <class T> static T f(T x, T s, T) { return x + s; }
+  static constexpr bool passes_grad = true;
   static Tensor grad(const Tensor& g, const Tensor&, const Tensor&, double, double) { return g; }
 };
 struct MulScalarOp {  // d(s x) = s dx
   static constexpr const char* name = "mul";
   static constexpr int saves = 0;
   template <class T> static T f(T x, T s, T) { return x * s; }
+  template <class T> static T df(T g, T, T, T s, T) { return g * s; }
   static Tensor grad(const Tensor& g, const Tensor&, const Tensor&, double s, double) { return g * s; }
 };
 struct DivScalarOp {  // d(x/s) = dx/s
   static constexpr const char* name = "div";
   static constexpr int saves = 0;
   template <class T> static T f(T x, T s, T) { return x / s; }
+  template <class T> static T df(T g, T, T, T s, T) { return g / s; }
   static Tensor grad(const Tensor& g, const Tensor&, const Tensor&, double s, double) { return g / s; }
 };
 struct RsubScalarOp {  // d(s - x) = -dx
   static constexpr const char* name = "sub";
   static constexpr int saves = 0;
   template <class T> static T f(T x, T s, T) { return s - x; }
+  template <class T> static T df(T g, T, T, T, T) { return -g; }
   static Tensor grad(const Tensor& g, const Tensor&, const Tensor&, double, double) { return neg(g); }
 };
 struct RdivScalarOp {  // d(s/x) = -(s/x)/x dx
