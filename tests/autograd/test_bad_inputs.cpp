@@ -1,6 +1,6 @@
 // The catalogue of bad inputs: each one is really run, and the test asserts the error class and the exact
 // message. With TG_BAD_INPUTS_MD=<file> set, it also writes the table that docs/bad_inputs.md holds:
-//   TG_BAD_INPUTS_MD=docs/bad_inputs.md ./build/dev/tests/test_autograd -tc='bad inputs*'
+//   TG_BAD_INPUTS_MD=docs/bad_inputs.md ./build/release/tests/test_autograd -tc='bad inputs*'
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -80,7 +80,7 @@ TEST_CASE("bad inputs: each gets its documented error class and exact message") 
     std::ofstream out(path);
     out << "# Bad inputs and the errors they get\n\n"
         << "Generated from real runs by `tests/autograd/test_bad_inputs.cpp`, which asserts every row:\n"
-        << "`TG_BAD_INPUTS_MD=docs/bad_inputs.md ./build/dev/tests/test_autograd -tc='bad inputs*'`.\n"
+        << "`TG_BAD_INPUTS_MD=docs/bad_inputs.md ./build/release/tests/test_autograd -tc='bad inputs*'`.\n"
         << "Every class derives from `tg::Error` (`tg::nn::IoError` and `tg::nn::FormatError` too).\n\n"
         << table;
   }
