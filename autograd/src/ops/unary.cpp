@@ -103,6 +103,16 @@ T stable_sigmoid(T x) {
   return e / (T(1) + e);
 }
 
+// The one-pass backward of an op whose derivative is a function of its output: g ⊙ Op::df elementwise,
+// the same formula the in-place path (UnaryNode::apply_owned) uses.
+template <class Op>
+Tensor fused_by_df(const Tensor& g, const Tensor& y) {
+  return detail::map2(g, y, [](auto gv, auto yv) {
+    using T = decltype(gv);
+    return Op::df(gv, T(0), yv, T(0), T(0));
+  });
+}
+
 struct NegOp {
   static constexpr const char* name = "neg";
   static constexpr int saves = 0;
@@ -154,7 +164,7 @@ struct TanhOp {  // d tanh = 1 - tanh²
     return g * (1.0 - y * y);
   }
   static Tensor fused_grad(const Tensor& g, const Tensor& y) {
-    return detail::map2(g, y, [](auto gv, auto yv) { return gv * (1 - yv * yv); });
+    return fused_by_df<TanhOp>(g, y);
   }
   template <class T> static T df(T gv, T, T yv, T, T) { return gv * (1 - yv * yv); }
 };
@@ -166,7 +176,7 @@ struct SigmoidOp {  // d σ = σ(1 - σ)
     return g * (y * (1.0 - y));
   }
   static Tensor fused_grad(const Tensor& g, const Tensor& y) {
-    return detail::map2(g, y, [](auto gv, auto yv) { return gv * (yv * (1 - yv)); });
+    return fused_by_df<SigmoidOp>(g, y);
   }
   template <class T> static T df(T gv, T, T yv, T, T) { return gv * (yv * (1 - yv)); }
 };
@@ -178,7 +188,7 @@ struct ReluOp {  // d relu = 1 for x > 0, else 0
     return where(y > 0.0, g, 0.0);
   }
   static Tensor fused_grad(const Tensor& g, const Tensor& y) {
-    return detail::map2(g, y, [](auto gv, auto yv) { return yv > 0 ? gv : decltype(gv)(0); });
+    return fused_by_df<ReluOp>(g, y);
   }
   template <class T> static T df(T gv, T, T yv, T, T) { return yv > 0 ? gv : T(0); }
 };
