@@ -35,7 +35,7 @@ const char* const kOpNames[] = {
     "leaf", "node", "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "sin", "cos",
     "tan", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "abs", "min", "max", "clamp",
     "sum", "dot", "custom", "log1p", "expm1", "atan", "asin", "acos", "sinh", "cosh", "square", "cbrt",
-    "hypot", "atan2"};
+    "hypot", "atan2", "expr"};
 
 // A create_graph sweep reached scalar statement i: name it and say what to use instead.
 [[noreturn]] void refuse_second_order(const Tape& tape, std::uint32_t i) {
@@ -101,7 +101,8 @@ void set_tape_memory_limit(std::size_t bytes) {
   detail::g_tape_memory_limit.store(bytes, std::memory_order_relaxed);
 }
 
-Tape::Tape(TapeOptions opts) : opts_(opts), stamp_(draw_stamp()) {
+Tape::Tape(TapeOptions opts)
+    : opts_(opts), fuse_(opts.fuse_expressions && !opts.keep_values), stamp_(draw_stamp()) {
   slots_.push(Op::Leaf, 0);  // slot 0 is reserved: index 0 means "constant"
   values_.push(0.0);
   TapeRegistry::add(this);
@@ -138,8 +139,23 @@ void Tape::shrink() {
   grad_is_adj_ = false;
 }
 
+void Tape::set_fuse_expressions(bool on) {
+  opts_.fuse_expressions = on;
+  fuse_ = on && !opts_.keep_values;
+}
+
+void Tape::expr_grow(std::size_t k) {
+  // As push_slow: grow ahead, so that the fast path then runs for a while.
+  constexpr std::size_t kAhead = 4096;
+  slots_.reserve_more(kAhead);
+  args_.reserve_more(2 * kAhead + k);
+  refresh_room();
+  if (slots_.size() + (k + 1) / 2 > fast_end_) too_many_slots();
+}
+
 void Tape::set_keep_values(bool on) {
   opts_.keep_values = on;
+  fuse_ = opts_.fuse_expressions && !on;
   if (on) {
     // Keep values_ aligned with the slots, so value(i) stays the value of slot i.
     while (values_.size() < slots_.size()) values_.push(std::numeric_limits<double>::quiet_NaN());
@@ -386,7 +402,24 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
         adj[x0] = carry;
         reached[x0] = 1;
         carried = x0;
-      } else if (n != 0) {
+      } else if (n == 3) {  // a fused statement such as s += w * h (TapeOptions::fuse_expressions)
+        const std::uint32_t x0 = args[lo];
+        const std::uint32_t x1 = args[lo + 1];
+        const std::uint32_t x2 = args[lo + 2];
+        const double v0 = adj[x0] + partials[lo] * a;
+        adj[x0] = v0;
+        const double v1 = adj[x1] + partials[lo + 1] * a;
+        adj[x1] = v1;
+        const double v2 = adj[x2] + partials[lo + 2] * a;
+        adj[x2] = v2;
+        reached[x0] = 1;
+        reached[x1] = 1;
+        reached[x2] = 1;
+        // Carry the slot below with the last value written to it (an argument may repeat, as in x * x).
+        const std::uint32_t below = i - 1;
+        carried = x2 == below || x1 == below || x0 == below ? below : 0;
+        carry = x2 == below ? v2 : (x1 == below ? v1 : v0);
+      } else {
         for (std::uint32_t k = lo; k < hi; ++k) {
           adj[args[k]] += partials[k] * a;
           reached[args[k]] = 1;

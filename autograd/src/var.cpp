@@ -32,7 +32,7 @@ Tape& tape_of(const Var& v, const char* what) {
 
 Tape& Var::tape() const { return tape_of(*this, "Var::tape"); }
 
-void Var::foreign(const Var& v, Op op) {
+void detail::foreign_operand(const Var& v, Op op) {
   std::ostringstream os;
   os << op_name(op) << ": an operand";
   if (Tape* t = Tape::find(v.stamp())) {
@@ -42,6 +42,16 @@ void Var::foreign(const Var& v, Op op) {
   } else {
     os << " " << Tape::why_gone(v.stamp()) << ". Vars are valid only on their own thread until their tape is reset";
   }
+  throw TapeError(os.str());
+}
+
+void Var::foreign(const Var& v, Op op) { detail::foreign_operand(v, op); }
+
+void detail::foreign_expression(std::uint64_t stamp, Op op) {
+  std::ostringstream os;
+  os << op_name(op) << ": an operand is an expression built on another tape than the active one ("
+     << (Tape::find(stamp) ? "an outer ScopedTape?" : Tape::why_gone(stamp))
+     << "); make it a Var on its own tape, or record everything on one tape";
   throw TapeError(os.str());
 }
 

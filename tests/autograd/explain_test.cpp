@@ -352,8 +352,9 @@ TEST_CASE("explain: the collapsed view matches a reference collapse on graphs wi
       const tg::Var& a = v[lo + gen.below(v.size() - lo)];
       const tg::Var& b = v[lo + gen.below(v.size() - lo)];
       // Bounded values and derivatives of order 1, so no product underflows to 0.
-      tg::Var r = i % 3 == 0 ? a * (1.0 + 0.3 * tg::tanh(b))
-                             : (i % 3 == 1 ? tg::tanh(a + 0.5 * tg::sin(b)) : 0.6 * a + 0.4 * tg::tanh(b));
+      tg::Var r = i % 3 == 0   ? tg::Var(a * (1.0 + 0.3 * tg::tanh(b)))
+                  : i % 3 == 1 ? tg::Var(tg::tanh(a + 0.5 * tg::sin(b)))
+                               : tg::Var(0.6 * a + 0.4 * tg::tanh(b));
       if (gen.bernoulli(0.5)) r.label(tgtest::indexed("n", i));
       v.push_back(r);
     }
@@ -445,7 +446,7 @@ TEST_CASE("explain: a 10^6-node graph explains in linear time") {
       const std::size_t lo = v.size() > 50 ? v.size() - 50 : 0;
       const tg::Var& a = v[lo + gen.below(v.size() - lo)];
       const tg::Var& b = v[lo + gen.below(v.size() - lo)];
-      tg::Var r = i % 10 == 0 ? a + 0.01 * tg::sin(b) : 0.6 * a + 0.4 * b;  // three recorded ops either way
+      tg::Var r = i % 10 == 0 ? tg::Var(a + 0.01 * tg::sin(b)) : tg::Var(0.6 * a + 0.4 * b);  // three recorded ops either way
       if (i % 100 == 0) r.label(tgtest::indexed("n", i));
       v.push_back(r);
     }

@@ -181,7 +181,8 @@ TEST_CASE("edge: NaN in gives NaN out in value and gradient") {
   SUBCASE("scalar ops") {
     tg::ScopedTape scope;
     const tg::Var x(kNaN);
-    for (const tg::Var& y : {tg::exp(x), tg::tanh(x), tg::sigmoid(x), x * x, tg::softplus(x), tg::log(x)}) {
+    const std::initializer_list<tg::Var> ys = {tg::exp(x), tg::tanh(x), tg::sigmoid(x), x * x, tg::softplus(x), tg::log(x)};
+    for (const tg::Var& y : ys) {
       CHECK(std::isnan(y.value()));
       CHECK(std::isnan(tg::grad(y, {x}, {.retain_graph = true})[0]));
     }

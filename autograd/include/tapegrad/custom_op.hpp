@@ -42,11 +42,11 @@ class CustomOp {
   Var operator()(std::initializer_list<Var> xs) const {
     return (*this)(std::span<const Var>(xs.begin(), xs.size()));
   }
-  /// Applies the op to Vars given as arguments: `op(a, b)`.
+  /// Applies the op to Vars (or Var expressions such as a * b) given as arguments: `op(a, b)`.
   template <class... V>
-    requires(sizeof...(V) > 0 && (std::same_as<std::remove_cvref_t<V>, Var> && ...))
+    requires(sizeof...(V) > 0 && (std::convertible_to<const V&, Var> && ...))
   Var operator()(const V&... xs) const {
-    const Var args[] = {xs...};
+    const Var args[] = {Var(xs)...};
     return (*this)(std::span<const Var>(args, sizeof...(V)));
   }
 

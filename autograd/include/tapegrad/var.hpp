@@ -8,6 +8,7 @@
 #include <iosfwd>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tapegrad/tape.hpp"
@@ -23,6 +24,28 @@
 
 namespace tg {
 
+class Var;
+template <std::size_t K>
+struct LinExpr;
+
+namespace detail {
+template <class T>
+struct lin_width {
+  static constexpr std::size_t value = 0;  // not a Var operand
+};
+template <>
+struct lin_width<Var> {
+  static constexpr std::size_t value = 1;
+};
+template <std::size_t K>
+struct lin_width<LinExpr<K>> {
+  static constexpr std::size_t value = K;
+};
+/// Leaves a Var operand contributes to an expression: 1 for a Var, K for a LinExpr<K>, 0 for anything else.
+template <class T>
+inline constexpr std::size_t width = lin_width<T>::value;
+}  // namespace detail
+
 /// A scalar that records the operations applied to it. A Var is a cheap handle (value, tape slot and tape
 /// epoch): copying one never copies a graph.
 ///
@@ -30,6 +53,10 @@ namespace tg {
 /// and plain doubles never receive gradients. After `y.backward()`, `x.grad()` holds dy/dx. Gradients
 /// accumulate across backward calls until `zero_grad()`, as in PyTorch. A Var becomes stale when its tape
 /// is reset or destroyed; using it afterwards throws TapeError.
+///
+/// Arithmetic on Vars returns a tg::LinExpr (var_expr.hpp) that converts to Var where one is needed:
+/// write `tg::Var y = a * b + c;`. By default every operator is recorded as it runs; on a tape with
+/// TapeOptions::fuse_expressions the whole right-hand side is recorded as one statement.
 class Var {
  public:
   /// The constant 0 (records nothing).
@@ -70,14 +97,23 @@ class Var {
   /// The name given with label(), or "".
   std::string label() const;
 
-  Var& operator+=(const Var& o);
-  Var& operator-=(const Var& o);
-  Var& operator*=(const Var& o);
-  Var& operator/=(const Var& o);
-  Var& operator+=(double o);
-  Var& operator-=(double o);
-  Var& operator*=(double o);
-  Var& operator/=(double o);
+  /// Records (if it is not already) the result of Var arithmetic such as `a * b + c` (var_expr.hpp).
+  template <std::size_t K>
+  Var(const LinExpr<K>& e);  // implicit: `Var y = a * b + c;` reads as math
+
+  /// this = this + o, for a Var, an expression or a number (and likewise -=, *=, /=).
+  template <class E>
+    requires(detail::width<E> > 0 || std::is_arithmetic_v<E>)
+  Var& operator+=(const E& o);
+  template <class E>
+    requires(detail::width<E> > 0 || std::is_arithmetic_v<E>)
+  Var& operator-=(const E& o);
+  template <class E>
+    requires(detail::width<E> > 0 || std::is_arithmetic_v<E>)
+  Var& operator*=(const E& o);
+  template <class E>
+    requires(detail::width<E> > 0 || std::is_arithmetic_v<E>)
+  Var& operator/=(const E& o);
 
   // Low-level constructors used by the ops (and by user-defined ops).
   /// Records a unary statement with local partial pa and returns its result.
@@ -139,58 +175,6 @@ TG_FORCE_INLINE Var Var::record(Op op, double v, const Var& a, double pa, const 
   return from_slot(v, t.push2(op, v, a.idx_, pa, b.idx_, pb), a.stamp_);
 }
 
-// ---- arithmetic ---------------------------------------------------------------------------------------
-// d(a+b) = da + db ; d(a-b) = da - db ; d(ab) = b da + a db ; d(a/b) = da/b - a/b^2 db
-
-TG_FORCE_INLINE Var operator+(const Var& a, const Var& b) {
-  return Var::record(Op::Add, a.value() + b.value(), a, 1.0, b, 1.0);
-}
-TG_FORCE_INLINE Var operator-(const Var& a, const Var& b) {
-  return Var::record(Op::Sub, a.value() - b.value(), a, 1.0, b, -1.0);
-}
-TG_FORCE_INLINE Var operator*(const Var& a, const Var& b) {
-  return Var::record(Op::Mul, a.value() * b.value(), a, b.value(), b, a.value());
-}
-TG_FORCE_INLINE Var operator/(const Var& a, const Var& b) {
-  const double inv = 1.0 / b.value();
-  const double q = a.value() * inv;
-  return Var::record(Op::Div, q, a, inv, b, -q * inv);
-}
-inline Var operator-(const Var& a) { return Var::record(Op::Neg, -a.value(), a, -1.0); }
-inline Var operator+(const Var& a) { return a; }
-
-TG_FORCE_INLINE Var operator+(const Var& a, double b) { return Var::record(Op::Add, a.value() + b, a, 1.0); }
-TG_FORCE_INLINE Var operator+(double a, const Var& b) { return Var::record(Op::Add, a + b.value(), b, 1.0); }
-TG_FORCE_INLINE Var operator-(const Var& a, double b) { return Var::record(Op::Sub, a.value() - b, a, 1.0); }
-TG_FORCE_INLINE Var operator-(double a, const Var& b) { return Var::record(Op::Sub, a - b.value(), b, -1.0); }
-TG_FORCE_INLINE Var operator*(const Var& a, double b) { return Var::record(Op::Mul, a.value() * b, a, b); }
-TG_FORCE_INLINE Var operator*(double a, const Var& b) { return Var::record(Op::Mul, a * b.value(), b, a); }
-TG_FORCE_INLINE Var operator/(const Var& a, double b) { return Var::record(Op::Div, a.value() / b, a, 1.0 / b); }
-TG_FORCE_INLINE Var operator/(double a, const Var& b) {
-  const double inv = 1.0 / b.value();
-  const double q = a * inv;
-  return Var::record(Op::Div, q, b, -q * inv);
-}
-
-TG_FORCE_INLINE Var& Var::operator+=(const Var& o) { return *this = *this + o; }
-TG_FORCE_INLINE Var& Var::operator-=(const Var& o) { return *this = *this - o; }
-TG_FORCE_INLINE Var& Var::operator*=(const Var& o) { return *this = *this * o; }
-TG_FORCE_INLINE Var& Var::operator/=(const Var& o) { return *this = *this / o; }
-TG_FORCE_INLINE Var& Var::operator+=(double o) { return *this = *this + o; }
-TG_FORCE_INLINE Var& Var::operator-=(double o) { return *this = *this - o; }
-TG_FORCE_INLINE Var& Var::operator*=(double o) { return *this = *this * o; }
-TG_FORCE_INLINE Var& Var::operator/=(double o) { return *this = *this / o; }
-
-// Comparisons look at values only (they are not differentiable), so Vars work in if-conditions.
-inline bool operator<(const Var& a, const Var& b) { return a.value() < b.value(); }
-inline bool operator>(const Var& a, const Var& b) { return a.value() > b.value(); }
-inline bool operator<=(const Var& a, const Var& b) { return a.value() <= b.value(); }
-inline bool operator>=(const Var& a, const Var& b) { return a.value() >= b.value(); }
-inline bool operator<(const Var& a, double b) { return a.value() < b; }
-inline bool operator>(const Var& a, double b) { return a.value() > b; }
-inline bool operator<(double a, const Var& b) { return a < b.value(); }
-inline bool operator>(double a, const Var& b) { return a > b.value(); }
-
 /// Prints the value (and "(grad)" marker-free): `Var(0.5)`.
 std::ostream& operator<<(std::ostream& os, const Var& v);
 
@@ -200,17 +184,6 @@ std::ostream& operator<<(std::ostream& os, const Var& v);
 // elu'(0) = alpha, min/max at a tie split the gradient equally (0.5 each), clamp passes gradient 1 on
 // the closed interval [lo, hi] and 0 outside.
 
-// exp, log and tanh are defined here, inline, rather than in ops/scalar.cpp: they are the workhorses of
-// losses and activations, and inlined they share the caller's tape lookup instead of paying a call.
-/// e^x ; d = e^x
-TG_FORCE_INLINE Var exp(const Var& x) {
-  const double e = std::exp(x.value());
-  return Var::record(Op::Exp, e, x, e);  // d e^x = e^x
-}
-/// ln x ; d = 1/x (log(0) = -inf with derivative +inf; x < 0 gives NaN)
-TG_FORCE_INLINE Var log(const Var& x) {
-  return Var::record(Op::Log, std::log(x.value()), x, 1.0 / x.value());  // d ln x = 1/x
-}
 /// √x ; d = 1/(2√x) (infinite at 0)
 Var sqrt(const Var& x);
 /// sin x ; d = cos x
@@ -219,19 +192,6 @@ Var sin(const Var& x);
 Var cos(const Var& x);
 /// tan x ; d = 1 + tan² x
 Var tan(const Var& x);
-/// tanh x ; d = 1 - tanh² x, computed without cancellation for large |x|
-TG_FORCE_INLINE Var tanh(const Var& x) {
-  const double t = std::tanh(x.value());
-  // 1 - t² loses all digits once |t| rounds to 1; 4e/(1+e)² with e = e^(-2|x|) does not.
-  double d;
-  if (std::abs(t) < 0.9) {
-    d = 1.0 - t * t;
-  } else {
-    const double e = std::exp(-2.0 * std::abs(x.value()));
-    d = 4.0 * e / ((1.0 + e) * (1.0 + e));
-  }
-  return Var::record(Op::Tanh, t, x, d);
-}
 /// logistic 1/(1+e^-x), evaluated without overflow for any x ; d = σ(x)σ(-x), accurate in the tails
 Var sigmoid(const Var& x);
 /// max(x, 0) ; d = 1 for x > 0, else 0
@@ -301,3 +261,5 @@ std::vector<double> grad(const Var& y, std::initializer_list<Var> xs, BackwardOp
 std::vector<double> grad(const Var& y, std::span<const Var> xs, BackwardOptions opts = {});
 
 }  // namespace tg
+
+#include "tapegrad/var_expr.hpp"
