@@ -123,7 +123,7 @@ TEST_CASE("fused expressions: constants, single operators, NoGradGuard and wide 
 }
 
 TEST_CASE("a fused expression holds values, so it can be kept and returned before it becomes a Var") {
-  tg::ScopedTape scope(fused());
+  tg::ScopedTape scope({.fuse_expressions = true});  // as the README writes it
   tg::Var a(1.5);
   tg::Var b(-0.5);
   auto make = [](const tg::Var& p, const tg::Var& q) {
