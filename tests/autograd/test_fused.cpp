@@ -37,10 +37,13 @@ TEST_CASE("a fused assignment is one statement with the closed-form gradient") {
 }
 
 TEST_CASE("fused and per-operator recording give the same gradients") {
-  // A loss with every fused operator: + - * / with Vars and numbers, unary minus, exp, log, tanh, reused
-  // leaves (x * x) and a chain of compound assignments.
+  // A loss with every fused operator: + - * / with Vars and numbers, unary minus, exp, log, tanh, sqrt,
+  // sin, cos, sigmoid, square, pow with a constant exponent, reused leaves (x * x) and a chain of
+  // compound assignments.
   auto f = [](const std::vector<tg::Var>& x) {
     tg::Var s = tg::tanh(0.5 * x[0] - x[1] / 3.0 + 0.1) * x[2];
+    s += tg::sqrt(1.5 + x[0] * x[3]) * tg::sin(x[1] - x[2]) + tg::cos(2.0 * x[3]) / tg::sigmoid(x[0] + x[1]);
+    s -= tg::square(x[2] - x[3]) * tg::pow(2.0 + x[1] * x[0], 1.5) + tg::pow(x[3] + 1.0, -2.0);
     s += tg::exp(-x[0] * x[0]) - tg::log(2.0 + x[1] * x[1]) / (1.0 + x[2] * x[2]);
     s -= 2.0 / (3.0 + x[3]) - (x[0] - 1.0) * (x[3] + x[1]);
     s *= 1.0 + 0.1 * x[3];

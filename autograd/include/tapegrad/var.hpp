@@ -184,16 +184,8 @@ std::ostream& operator<<(std::ostream& os, const Var& v);
 // elu'(0) = alpha, min/max at a tie split the gradient equally (0.5 each), clamp passes gradient 1 on
 // the closed interval [lo, hi] and 0 outside.
 
-/// √x ; d = 1/(2√x) (infinite at 0)
-Var sqrt(const Var& x);
-/// sin x ; d = cos x
-Var sin(const Var& x);
-/// cos x ; d = -sin x
-Var cos(const Var& x);
 /// tan x ; d = 1 + tan² x
 Var tan(const Var& x);
-/// logistic 1/(1+e^-x), evaluated without overflow for any x ; d = σ(x)σ(-x), accurate in the tails
-Var sigmoid(const Var& x);
 /// max(x, 0) ; d = 1 for x > 0, else 0
 Var relu(const Var& x);
 /// x for x > 0, slope·x otherwise ; d = 1 or slope
@@ -204,14 +196,10 @@ Var elu(const Var& x, double alpha = 1.0);
 Var softplus(const Var& x);
 /// |x| ; d = sign(x), 0 at 0
 Var abs(const Var& x);
-/// x^p for a constant p ; d = p x^(p-1) (0 when p = 0)
-Var pow(const Var& x, double p);
 /// x^y ; dx = y x^(y-1), dy = x^y ln x (taken as 0 where x = 0, as PyTorch)
 Var pow(const Var& x, const Var& y);
 /// a^y for a constant base ; dy = a^y ln a
 Var pow(double a, const Var& y);
-/// x² ; d = 2x
-Var square(const Var& x);
 /// ln(1 + x) ; d = 1/(1+x)
 Var log1p(const Var& x);
 /// e^x - 1 ; d = e^x

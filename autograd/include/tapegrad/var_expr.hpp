@@ -375,9 +375,23 @@ std::ostream& operator<<(std::ostream& os, const LinExpr<K>& e) {
   return os << Var::constant(e.v);
 }
 
-// exp, log and tanh are expressions too: they are the workhorses of losses and activations, and on a
-// fusing tape they add a factor to a statement's partials instead of a statement. Each states its
-// derivative.
+// The smooth workhorses of losses and activations are expressions too: on a fusing tape each adds a
+// factor to a statement's partials instead of a statement. Each states its derivative.
+
+namespace detail {
+/// σ(x)σ(-x) = e^-|x| / (1 + e^-|x|)²: exact in both tails, where s(1 - s) would round to 0.
+inline double sigmoid_slope(double x) {
+  const double e = std::exp(-std::abs(x));
+  const double d = 1.0 + e;
+  return e / (d * d);
+}
+/// 1/(1+e^-x) without overflow for any x.
+inline double stable_sigmoid(double x) {
+  if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
+  const double e = std::exp(x);
+  return e / (1.0 + e);
+}
+}  // namespace detail
 
 /// e^x ; d = e^x
 template <detail::LinOperand A>
@@ -405,6 +419,42 @@ TG_FORCE_INLINE auto tanh(const A& x) {
     d = 4.0 * e / ((1.0 + e) * (1.0 + e));
   }
   return detail::unary(Op::Tanh, x, t, d);
+}
+/// √x ; d = 1/(2√x) (infinite at 0)
+template <detail::LinOperand A>
+TG_FORCE_INLINE auto sqrt(const A& x) {
+  const double r = std::sqrt(detail::val(x));
+  return detail::unary(Op::Sqrt, x, r, 0.5 / r);
+}
+/// sin x ; d = cos x
+template <detail::LinOperand A>
+TG_FORCE_INLINE auto sin(const A& x) {
+  const double v = detail::val(x);
+  return detail::unary(Op::Sin, x, std::sin(v), std::cos(v));
+}
+/// cos x ; d = -sin x
+template <detail::LinOperand A>
+TG_FORCE_INLINE auto cos(const A& x) {
+  const double v = detail::val(x);
+  return detail::unary(Op::Cos, x, std::cos(v), -std::sin(v));
+}
+/// logistic 1/(1+e^-x), evaluated without overflow for any x ; d = σ(x)σ(-x), accurate in the tails
+template <detail::LinOperand A>
+TG_FORCE_INLINE auto sigmoid(const A& x) {
+  const double v = detail::val(x);
+  return detail::unary(Op::Sigmoid, x, detail::stable_sigmoid(v), detail::sigmoid_slope(v));
+}
+/// x² ; d = 2x
+template <detail::LinOperand A>
+TG_FORCE_INLINE auto square(const A& x) {
+  const double v = detail::val(x);
+  return detail::unary(Op::Square, x, v * v, 2.0 * v);
+}
+/// x^p for a constant p ; d = p x^(p-1) (0 when p = 0)
+template <detail::LinOperand A>
+TG_FORCE_INLINE auto pow(const A& x, double p) {
+  const double v = detail::val(x);
+  return detail::unary(Op::Pow, x, std::pow(v, p), p == 0.0 ? 0.0 : p * std::pow(v, p - 1.0));
 }
 
 }  // namespace tg

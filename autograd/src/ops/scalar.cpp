@@ -8,41 +8,12 @@
 
 namespace tg {
 
-namespace {
 
-// σ(x)σ(-x) = e^-|x| / (1 + e^-|x|)²: exact in both tails, where s(1 - s) would round to 0.
-double sigmoid_slope(double x) {
-  const double e = std::exp(-std::abs(x));
-  const double d = 1.0 + e;
-  return e / (d * d);
-}
-
-double stable_sigmoid(double x) {
-  if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
-  const double e = std::exp(x);
-  return e / (1.0 + e);
-}
-
-}  // namespace
-
-// exp, log and tanh are inline in var.hpp.
-
-Var sqrt(const Var& x) {
-  const double r = std::sqrt(x.value());
-  return Var::record(Op::Sqrt, r, x, 0.5 / r);  // d √x = 1/(2√x)
-}
-
-Var sin(const Var& x) { return Var::record(Op::Sin, std::sin(x.value()), x, std::cos(x.value())); }
-
-Var cos(const Var& x) { return Var::record(Op::Cos, std::cos(x.value()), x, -std::sin(x.value())); }
+// exp, log, tanh, sqrt, sin, cos, sigmoid, square and pow(x, p) are expressions, in var_expr.hpp.
 
 Var tan(const Var& x) {
   const double t = std::tan(x.value());
   return Var::record(Op::Tan, t, x, 1.0 + t * t);  // d tan = sec² = 1 + tan²
-}
-
-Var sigmoid(const Var& x) {
-  return Var::record(Op::Sigmoid, stable_sigmoid(x.value()), x, sigmoid_slope(x.value()));
 }
 
 Var relu(const Var& x) {
@@ -65,19 +36,13 @@ Var elu(const Var& x, double alpha) {
 Var softplus(const Var& x) {
   const double v = x.value();
   const double y = std::max(v, 0.0) + std::log1p(std::exp(-std::abs(v)));
-  return Var::record(Op::Softplus, y, x, stable_sigmoid(v));  // d softplus = σ(x)
+  return Var::record(Op::Softplus, y, x, detail::stable_sigmoid(v));  // d softplus = σ(x)
 }
 
 Var abs(const Var& x) {
   const double v = x.value();
   const double s = v > 0 ? 1.0 : (v < 0 ? -1.0 : 0.0);  // abs'(0) = 0
   return Var::record(Op::Abs, std::abs(v), x, s);
-}
-
-Var pow(const Var& x, double p) {
-  const double v = x.value();
-  const double d = p == 0.0 ? 0.0 : p * std::pow(v, p - 1.0);  // d x^p = p x^(p-1)
-  return Var::record(Op::Pow, std::pow(v, p), x, d);
 }
 
 Var pow(const Var& x, const Var& y) {
@@ -93,8 +58,6 @@ Var pow(double a, const Var& y) {
   const double r = std::pow(a, y.value());
   return Var::record(Op::Pow, r, y, a == 0.0 ? 0.0 : r * std::log(a));
 }
-
-Var square(const Var& x) { return Var::record(Op::Square, x.value() * x.value(), x, 2.0 * x.value()); }
 
 Var log1p(const Var& x) { return Var::record(Op::Log1p, std::log1p(x.value()), x, 1.0 / (1.0 + x.value())); }
 
