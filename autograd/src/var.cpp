@@ -47,6 +47,12 @@ void detail::foreign_operand(const Var& v, Op op) {
 
 void Var::foreign(const Var& v, Op op) { detail::foreign_operand(v, op); }
 
+void detail::stamp_mismatch(std::uint64_t stamp, const Var& x, Op op) {
+  const Tape* active = tl_active_tape;
+  if (active != nullptr && x.stamp() == active->stamp()) foreign_expression(stamp, op);
+  foreign_operand(x, op);
+}
+
 void detail::foreign_expression(std::uint64_t stamp, Op op) {
   std::ostringstream os;
   os << op_name(op) << ": an operand is an expression built on another tape than the active one ("

@@ -156,6 +156,17 @@ TEST_CASE("fused recording keeps the errors and modes of per-operator recording"
     CHECK_THROWS_WITH_AS(tg::Var(y * 2.0 + x * y), doctest::Contains("mul: an operand ('x') was recorded on another tape"),
                          tg::TapeError);
   }
+  SUBCASE("an expression built on another tape is refused where it is used, naming the expression") {
+    tg::ScopedTape outer(fused());
+    tg::Var a(1.0);
+    tg::Var b(2.0);
+    auto e = a * b + 1.0;
+    tg::ScopedTape inner(fused());
+    tg::Var c(3.0);
+    CHECK_THROWS_WITH_AS(tg::Var(e * c), doctest::Contains("mul: an operand is an expression built on another tape"),
+                         tg::TapeError);
+    CHECK_THROWS_WITH_AS(tg::Var(2.0 * e), doctest::Contains("an expression built on another tape"), tg::TapeError);
+  }
   SUBCASE("a reset tape's Var is refused") {
     tg::ScopedTape scope(fused());
     tg::Var x(1.0);

@@ -60,6 +60,9 @@ TG_FORCE_INLINE double val(const LinExpr<K>& e) {
 [[noreturn]] void foreign_operand(const Var& v, Op op);
 /// Throws the TapeError of an expression used on another tape than the one it was built on.
 [[noreturn]] void foreign_expression(std::uint64_t stamp, Op op);
+/// A leaf x of another tape than the expression (stamp) it joins: names whichever of the two is not on
+/// the active tape.
+[[noreturn]] void stamp_mismatch(std::uint64_t stamp, const Var& x, Op op);
 
 /// Records a fused expression as one statement.
 template <std::size_t K>
@@ -137,7 +140,7 @@ TG_FORCE_INLINE LinExpr<K>& set_recorded(LinExpr<K>& out, const Var& r) {
 /// Writes operand x's leaves into out at position at, their partials scaled by s.
 template <std::size_t K>
 TG_FORCE_INLINE void put(LinExpr<K>& out, std::size_t at, const Var& x, double s) {
-  if (x.slot() != 0 && x.stamp() != out.stamp) [[unlikely]] foreign_operand(x, out.op);
+  if (x.slot() != 0 && x.stamp() != out.stamp) [[unlikely]] stamp_mismatch(out.stamp, x, out.op);
   out.idx[at] = x.slot();
   out.p[at] = s;
 }
