@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
+#include <numeric>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -212,4 +215,35 @@ TEST_CASE("fused statements print as expr in explanations") {
   const std::string text = tg::explain(y, w).str();
   INFO(text);
   CHECK(text.find("expr") != std::string::npos);
+}
+
+TEST_CASE("Var expressions work wherever a Var is expected") {
+  // On both kinds of tape: what user code does with the result of Var arithmetic.
+  for (bool fuse : {false, true}) {
+    INFO(std::string(fuse ? "fusing tape" : "default tape"));
+    tg::ScopedTape scope(tg::TapeOptions{.fuse_expressions = fuse});
+    tg::Var a(2.0);
+    tg::Var b(3.0);
+    std::vector<tg::Var> v;
+    v.push_back(a * b);                                  // 6
+    v.emplace_back(a + b);                               // 5
+    const std::vector<tg::Var> w = {a - b, a / b, b};    // -1, 2/3, 3
+    const tg::Var s = std::accumulate(v.begin(), v.end(), tg::Var::constant(0.0));  // 11
+    const bool pick = a < b * 0.5;                       // comparisons read values, record nothing
+    const tg::Var c = pick ? tg::Var(a * a) : b * b;     // 9
+    const std::function<tg::Var(const tg::Var&)> sq = [](const tg::Var& x) { return x * x + 1.0; };
+    const tg::Var d = sq(a) + tg::relu(a - b) + tg::max(a * b, b);  // 5 + 0 + 6
+    std::ostringstream printed;
+    printed << a * b;
+    CHECK(printed.str() == "Var(6)");
+    CHECK((a * b).value() == 6.0);
+    CHECK_FALSE(pick);
+    const tg::Var y = s + w[0] * w[1] + c + d;           // 11 - 2/3 + 9 + 11
+    CHECK(y.value() == doctest::Approx(31.0 - 2.0 / 3.0).epsilon(1e-15));
+    // y = (ab + a + b) + (a - b) a / b + b² + (a² + 1 + ab), by hand:
+    const std::vector<double> g = tg::grad(y, {a, b});
+    const double av = 2.0, bv = 3.0;
+    CHECK(g[0] == doctest::Approx((bv + 1.0) + (2.0 * av - bv) / bv + 2.0 * av + bv).epsilon(1e-14));
+    CHECK(g[1] == doctest::Approx((av + 1.0) - av * av / (bv * bv) + 2.0 * bv + av).epsilon(1e-14));
+  }
 }
