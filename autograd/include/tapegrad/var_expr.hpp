@@ -158,19 +158,36 @@ TG_FORCE_INLINE void put(LinExpr<K>& out, std::size_t at, const LinExpr<J>& x, d
   }
 }
 
+/// Keeps expressions at most kMaxWidth leaves wide: a wider one is recorded first and enters as a Var.
+template <class A>
+TG_FORCE_INLINE decltype(auto) narrow(const A& a) {
+  if constexpr (width<A> > kMaxWidth / 2) {
+    return as_var(a);
+  } else {
+    return (a);
+  }
+}
+
 /// A binary operator's result: value v; partials pa = d/da, pb = d/db.
 template <class A, class B>
-TG_FORCE_INLINE LinExpr<width<A> + width<B>> binary(Op op, const A& a, const B& b, double v, double pa,
-                                                     double pb) {
-  LinExpr<width<A> + width<B>> out;
-  out.v = v;
-  if (!fuse_begin(out, op, a, b)) {
-    const Var r = Var::record(op, v, as_var(a), pa, as_var(b), pb);
-    return set_recorded(out, r);
+TG_FORCE_INLINE auto binary(Op op, const A& a, const B& b, double v, double pa, double pb) {
+  if constexpr (width<A> + width<B> > kMaxWidth) {
+    // Too wide to fuse in one piece: the wide operands are recorded first and enter as Vars (same values,
+    // so the same v, pa and pb).
+    const auto& na = narrow(a);
+    const auto& nb = narrow(b);
+    return binary(op, na, nb, v, pa, pb);
+  } else {
+    LinExpr<width<A> + width<B>> out;
+    out.v = v;
+    if (!fuse_begin(out, op, a, b)) {
+      const Var r = Var::record(op, v, as_var(a), pa, as_var(b), pb);
+      return set_recorded(out, r);
+    }
+    put(out, 0, a, pa);
+    put(out, width<A>, b, pb);
+    return out;
   }
-  put(out, 0, a, pa);
-  put(out, width<A>, b, pb);
-  return out;
 }
 
 /// A unary operator's (or an operator with a constant's) result: value v, partial pa = d/da.
@@ -184,16 +201,6 @@ TG_FORCE_INLINE LinExpr<width<A>> unary(Op op, const A& a, double v, double pa) 
   }
   put(out, 0, a, pa);
   return out;
-}
-
-/// Keeps expressions at most kMaxWidth leaves wide: a wider one is recorded first and enters as a Var.
-template <class A>
-TG_FORCE_INLINE decltype(auto) narrow(const A& a) {
-  if constexpr (width<A> > kMaxWidth / 2) {
-    return as_var(a);
-  } else {
-    return (a);
-  }
 }
 
 template <std::size_t K>
@@ -237,40 +244,24 @@ void LinExpr<K>::backward(BackwardOptions opts) const {
 template <detail::LinOperand A, detail::LinOperand B>
 TG_FORCE_INLINE auto operator+(const A& a, const B& b) {
   using detail::val;
-  if constexpr (detail::width<A> + detail::width<B> > detail::kMaxWidth) {
-    return detail::narrow(a) + detail::narrow(b);
-  } else {
-    return detail::binary(Op::Add, a, b, val(a) + val(b), 1.0, 1.0);
-  }
+  return detail::binary(Op::Add, a, b, val(a) + val(b), 1.0, 1.0);
 }
 template <detail::LinOperand A, detail::LinOperand B>
 TG_FORCE_INLINE auto operator-(const A& a, const B& b) {
   using detail::val;
-  if constexpr (detail::width<A> + detail::width<B> > detail::kMaxWidth) {
-    return detail::narrow(a) - detail::narrow(b);
-  } else {
-    return detail::binary(Op::Sub, a, b, val(a) - val(b), 1.0, -1.0);
-  }
+  return detail::binary(Op::Sub, a, b, val(a) - val(b), 1.0, -1.0);
 }
 template <detail::LinOperand A, detail::LinOperand B>
 TG_FORCE_INLINE auto operator*(const A& a, const B& b) {
   using detail::val;
-  if constexpr (detail::width<A> + detail::width<B> > detail::kMaxWidth) {
-    return detail::narrow(a) * detail::narrow(b);
-  } else {
-    return detail::binary(Op::Mul, a, b, val(a) * val(b), val(b), val(a));
-  }
+  return detail::binary(Op::Mul, a, b, val(a) * val(b), val(b), val(a));
 }
 template <detail::LinOperand A, detail::LinOperand B>
 TG_FORCE_INLINE auto operator/(const A& a, const B& b) {
   using detail::val;
-  if constexpr (detail::width<A> + detail::width<B> > detail::kMaxWidth) {
-    return detail::narrow(a) / detail::narrow(b);
-  } else {
-    const double inv = 1.0 / val(b);
-    const double q = val(a) * inv;
-    return detail::binary(Op::Div, a, b, q, inv, -q * inv);
-  }
+  const double inv = 1.0 / val(b);
+  const double q = val(a) * inv;
+  return detail::binary(Op::Div, a, b, q, inv, -q * inv);
 }
 template <detail::LinOperand A>
 TG_FORCE_INLINE auto operator-(const A& a) {
