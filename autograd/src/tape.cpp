@@ -329,6 +329,16 @@ void Tape::prepare_sweep(std::uint32_t top, double seed) {
   adj_[top] = seed;
 }
 
+namespace {
+// The sweep skips a statement whose adjoint is 0 unless it lies on a path from the output (so that an
+// unused log(0), partial inf, cannot turn a gradient into 0 * inf = NaN). A slot whose adjoint ends
+// nonzero is swept anyway, so only a write that leaves 0 behind needs to say the slot was reached: the
+// last write to a slot decides, and a store per argument becomes a rarely taken branch.
+[[gnu::always_inline]] inline void mark_if_zero(std::uint8_t* reached, std::uint32_t x, double v) {
+  if (v == 0.0) [[unlikely]] reached[x] = 1;
+}
+}  // namespace
+
 void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool create_graph) {
   BackwardContext ctx{adj, this, create_graph};
   // Nodes are found by index, not iterator: a backward that records (create_graph, or a custom op) appends
@@ -390,8 +400,8 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
         adj[x0] = v0;
         const double v1 = adj[x1] + partials[lo + 1] * a;
         adj[x1] = v1;
-        reached[x0] = 1;
-        reached[x1] = 1;
+        mark_if_zero(reached, x0, v0);
+        mark_if_zero(reached, x1, v1);
         // v1 is x1's final value (it includes v0 when x0 == x1); v0 is x0's when the two differ.
         const bool second = x1 == i - 1 || x0 == x1;
         carried = second ? x1 : x0;
@@ -400,7 +410,7 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
         const std::uint32_t x0 = args[lo];
         carry = adj[x0] + partials[lo] * a;
         adj[x0] = carry;
-        reached[x0] = 1;
+        mark_if_zero(reached, x0, carry);
         carried = x0;
       } else if (n == 3) {  // a fused statement such as s += w * h (TapeOptions::fuse_expressions)
         const std::uint32_t x0 = args[lo];
@@ -412,17 +422,18 @@ void Tape::sweep(std::uint32_t top, std::uint32_t bottom, double* adj, bool crea
         adj[x1] = v1;
         const double v2 = adj[x2] + partials[lo + 2] * a;
         adj[x2] = v2;
-        reached[x0] = 1;
-        reached[x1] = 1;
-        reached[x2] = 1;
+        mark_if_zero(reached, x0, v0);
+        mark_if_zero(reached, x1, v1);
+        mark_if_zero(reached, x2, v2);
         // Carry the slot below with the last value written to it (an argument may repeat, as in x * x).
         const std::uint32_t below = i - 1;
         carried = x2 == below || x1 == below || x0 == below ? below : 0;
         carry = x2 == below ? v2 : (x1 == below ? v1 : v0);
       } else {
         for (std::uint32_t k = lo; k < hi; ++k) {
-          adj[args[k]] += partials[k] * a;
-          reached[args[k]] = 1;
+          const double v = adj[args[k]] + partials[k] * a;
+          adj[args[k]] = v;
+          mark_if_zero(reached, args[k], v);
         }
         carried = 0;  // an argument of this statement may be the carried slot: read it from memory
       }

@@ -300,6 +300,34 @@ TEST_CASE("an unused statement with an infinite partial leaves gradients finite"
   CHECK(x.grad() == 2.0);  // the sweep skips statements that no gradient reached
 }
 
+TEST_CASE("a used statement whose gradient cancels to 0 still meets its infinite partial: NaN, as PyTorch") {
+  // In PyTorch, z = log(x) - log(x) at x = 0 gives x.grad = (1 - 1) * inf = NaN: the log is on the path.
+  // The sweep must tell that apart from an unused log (previous test) although both end with adjoint 0.
+  for (const bool fuse : {false, true}) {
+    CAPTURE(fuse);
+    tg::ScopedTape scope(tg::TapeOptions{.fuse_expressions = fuse});
+    const tg::Var x(0.0);
+    const tg::Var y = tg::log(x);
+    SUBCASE("two arguments: y - y") {
+      tg::Var(y - y).backward();
+    }
+    SUBCASE("three arguments: y - 2y + y") {
+      tg::Var(y - y * 2.0 + y).backward();
+    }
+    SUBCASE("four arguments: a dot product with weights 1, -1, 1, -1") {
+      const std::vector<tg::Var> ys{y, y, y, y};
+      const std::vector<double> w{1.0, -1.0, 1.0, -1.0};
+      tg::dot(ys, w).backward();
+    }
+    SUBCASE("a nonzero gradient, then a cancelling one, from two statements") {
+      const tg::Var p = y * 3.0;
+      const tg::Var q = y * -3.0;
+      tg::Var(p + q).backward();
+    }
+    CHECK(std::isnan(x.grad()));
+  }
+}
+
 TEST_CASE("scalar relu max and min propagate a NaN operand") {
   tg::ScopedTape scope;
   const tg::Var x(kNaN);
