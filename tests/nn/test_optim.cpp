@@ -279,6 +279,56 @@ TEST_CASE("float32 parameters follow the same rules to float precision") {
   }
 }
 
+TEST_CASE("float32 SGD over many values rounds exactly as the rule in float, in whichever CPU version runs") {
+  // The SGD loop has AVX2 and AVX-512 versions picked at load time; each must give the bits of the rule
+  // evaluated one float at a time. 1003 values: full vectors and a remainder for every vector width.
+  constexpr std::size_t n = 1003;
+  std::vector<float> p0(n);
+  std::vector<std::vector<float>> grads(3, std::vector<float>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    p0[i] = std::sin(0.37f * static_cast<float>(i)) * 2.0f;
+    for (std::size_t t = 0; t < 3; ++t) grads[t][i] = std::cos(0.11f * static_cast<float>(i * (t + 1))) * 0.3f;
+  }
+  struct Case {
+    const char* name;
+    float lr, mu, damp, wd;
+    bool nesterov;
+  };
+  for (const Case& c : {Case{"plain", 0.1f, 0.0f, 0.0f, 0.0f, false}, Case{"momentum, dampening, decay", 0.05f, 0.9f, 0.25f, 0.01f, false},
+                        Case{"nesterov", 0.01f, 0.9f, 0.0f, 0.001f, true}}) {
+    CAPTURE(c.name);
+    tg::Tensor p = tg::tensor(std::vector<double>(p0.begin(), p0.end()), tg::Shape{static_cast<std::int64_t>(n)},
+                              {.dtype = tg::kFloat32});
+    p.requires_grad_();
+    SGD opt({p}, {.lr = c.lr, .momentum = c.mu, .dampening = c.damp, .weight_decay = c.wd, .nesterov = c.nesterov});
+    std::vector<float> want = p0;
+    std::vector<float> buf(n, 0.0f);
+    for (std::size_t t = 0; t < 3; ++t) {
+      opt.zero_grad();
+      p.backward(tg::tensor(std::vector<double>(grads[t].begin(), grads[t].end()),
+                            tg::Shape{static_cast<std::int64_t>(n)}, {.dtype = tg::kFloat32}));
+      opt.step();
+      for (std::size_t i = 0; i < n; ++i) {  // the rule, one rounded float operation at a time
+        const float decay = c.wd * want[i];
+        float g = grads[t][i] + decay;
+        if (c.mu != 0.0f) {
+          const float kept = c.mu * buf[i];
+          const float taken = (1.0f - c.damp) * g;
+          buf[i] = t == 0 ? g : kept + taken;
+          const float ahead = c.mu * buf[i];
+          g = c.nesterov ? g + ahead : buf[i];
+        }
+        const float delta = c.lr * g;
+        want[i] = want[i] - delta;
+      }
+      const std::vector<float> got = p.to_vector<float>();
+      std::size_t differ = 0;
+      for (std::size_t i = 0; i < n; ++i) differ += got[i] != want[i] ? 1 : 0;
+      CHECK(differ == 0);
+    }
+  }
+}
+
 TEST_CASE("parameter groups") {
   tg::Tensor a = leaf({1.0, 2.0});
   tg::Tensor b = leaf({1.0, 2.0});
