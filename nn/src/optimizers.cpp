@@ -32,9 +32,9 @@ void require_flag(double v, const char* opt, const char* who) {
 // SGD's loop is the one hot loop of a plain training step outside the matrix products, and memory-bound
 // on the baseline x86-64 ISA (4 floats per instruction). So it is also compiled for AVX2 and AVX-512 and
 // the CPU picks a version when the library loads (function multiversioning), as LibTorch dispatches its
-// kernels by CPU capability: a Fashion-MNIST step at batch 64 spends 45-60 us in it instead of 86-92
-// (bench_mnist step_time). This file is compiled with -ffp-contract=off, so no version fuses a multiply
-// and an add into an FMA: every version rounds exactly as the baseline one, on any machine.
+// kernels by CPU capability: the step phase of a batch-64 Fashion-MNIST epoch takes 45-61 ms instead of
+// 86-92 (bench_mnist step_time). This file is compiled with -ffp-contract=off, so no version fuses a
+// multiply and an add into an FMA: every version rounds exactly as the baseline one, on any machine.
 #if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
 #define TG_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -66,6 +66,7 @@ inline void sgd_loop(T* __restrict w, const T* __restrict gr, T* __restrict buf,
   }
 }
 
+// target_clones applies to functions, not templates: one cloned entry point per dtype.
 TG_CPU_CLONES void sgd_f32(float* w, const float* gr, float* buf, std::int64_t n, float lr, float wd, float mu,
                            float keep, float take, bool nesterov) {
   sgd_loop(w, gr, buf, n, lr, wd, mu, keep, take, nesterov);
