@@ -1,4 +1,4 @@
-// A yardstick for bench_scalar's ratios: the least a statement-level Jacobian tape (the design of Adept,
+// A yardstick for bench_scalar's ratios: about the least a statement-level Jacobian tape (the design of Adept,
 // CoDiPack and tapegrad: per statement its arguments' slots and local partials, then one reverse
 // multiply-add sweep) costs on the three scalar workloads, measured the same way (gradient time / plain
 // double, alternating, medians, gradients checked against the same references).
@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
   tgbench::Report report(opt.json);
   MinimalEngine engine;
   const bool ok = tgbench::scalar::run_suite("minimal_tape", engine, opt, report);
-  report.note("minimal_tape = the least a statement-level Jacobian tape costs here: each workload recorded by "
+  report.note("minimal_tape = about the least a statement-level Jacobian tape costs here: each workload recorded by "
               "code written for it, one statement per assignment, 16-byte active values, no room checks, "
               "one stale check per operand (bench/scalar_floor.cpp); not a usable engine, a yardstick");
   report.note("ratio = gradient time / plain-double time of the same function; median of " +
