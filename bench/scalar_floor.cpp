@@ -57,7 +57,8 @@ class MinimalTape {
     end_[size_] = nargs_;
     return {v, size_++, epoch_};
   }
-  /// Records a statement with value v; a stale operand aborts (the one check every tape must make).
+  /// Records a statement with value v and arguments args. No room check: reset() sized the arrays for the
+  /// workload, which is what the yardstick leaves out; the caller checks each operand with check().
   template <class... A>
   Active statement(double v, const A&... args) {
     std::uint32_t* idx = idx_.data() + nargs_;
@@ -68,6 +69,7 @@ class MinimalTape {
     end_[size_] = nargs_;
     return {v, size_++, epoch_};
   }
+  /// Aborts on an operand of an earlier recording: the one check every tape must make.
   void check(const Active& x) const {
     if (x.epoch != epoch_) std::abort();
   }
